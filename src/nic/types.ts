@@ -1,0 +1,53 @@
+/**
+ * The contract between a virtual Ethernet card and the kernel above it.
+ *
+ * A card delivers received frames in batches (one native→JS crossing per batch); inside a batch
+ * the kernel's handler runs once per frame. **Ownership:** a received frame is a view into a
+ * buffer the card reuses; it is valid only during the handler call, and anything that keeps it
+ * (a socket queue) copies it. A transmitted iovec is read synchronously: when `transmit`
+ * returns, the card no longer refers to the caller's buffers (a frame that could not be written
+ * at once was copied into the card's bounded queue).
+ */
+
+/** Outcome of a transmit. `queued` is backpressure (the TAP would block); `dropped` happens only when the bounded queue is full, and is counted. */
+export type TxStatus = 'sent' | 'queued' | 'dropped';
+
+/** Called once per received frame; `frame` is valid only during the call. */
+export type FrameHandler = (frame: Uint8Array) => void;
+
+/** Per-card counters, as the admin API shows them. */
+export interface NicCounters {
+  rxFrames: number;
+  rxBytes: number;
+  txFrames: number;
+  txBytes: number;
+  /** Frames lost, by reason (e.g. `tx_queue_full`, `rx_oversize`, `rx_read_error`). */
+  drops: Record<string, number>;
+  /** Number of receive batches, and how many frames they held: histogram by power-of-two bucket (`"1"`, `"2-3"`, `"4-7"`, …). */
+  rxBatches: number;
+  rxBatchSizes: Record<string, number>;
+  /** Times a transmit found the device would block and queued instead. */
+  backpressureEvents: number;
+  /** Frames currently queued for transmit. */
+  txQueueFrames: number;
+}
+
+/** A virtual Ethernet card as the kernel sees it. */
+export interface NetDevice {
+  /** Interface name (`exo0`). */
+  readonly name: string;
+  /** The machine's MAC on this card (6 bytes; the host side of a TAP has its own). */
+  readonly mac: Uint8Array;
+  readonly mtuBytes: number;
+  /** `tap` or `memory`. */
+  readonly kind: string;
+  /** Install the receive handler (one per card; replaces any previous one). */
+  setFrameHandler(handler: FrameHandler): void;
+  /** Send one frame gathered from `iov` (one `writev` on a TAP). See the ownership rule above. */
+  transmit(iov: readonly Uint8Array[]): TxStatus;
+  /** Called when a queued transmit backlog has drained. */
+  onDrain(cb: () => void): void;
+  counters(): NicCounters;
+  /** Stop receiving, flush or drop the queue (counted), release the device; a created TAP disappears. Idempotent. */
+  close(): Promise<void>;
+}
