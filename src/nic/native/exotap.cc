@@ -1,0 +1,587 @@
+// exotap: batched frame I/O on a TAP fd (or an AF_PACKET socket) for Node, on the event loop
+// thread, with no threads of its own.
+//
+// Receive: a uv_poll watches the fd (started after TUNSETIFF). On readability we read frames
+// until EAGAIN or a budget (frames and bytes) into one reused arena, record each frame's offset
+// and length in a reused Uint32Array, and make ONE call into JS for the whole batch; JS walks the
+// table and hands out subarray views. No Buffer or object is created per frame.
+//
+// Transmit: one writev per frame, gathered from up to kMaxIov Uint8Arrays. If the fd would
+// block, the frame is copied into a bounded queue of reusable slots and UV_WRITABLE is armed;
+// the queue drains in order when the fd is writable and JS hears how much went out. Later
+// frames join the queue behind it so order is kept. A full queue refuses the frame and says so.
+//
+// Close: uv_poll_stop, uv_close, then close(fd) in the close callback (a created TAP vanishes
+// then). An async env cleanup hook does the same if the environment goes away first.
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <napi.h>
+#include <uv.h>
+
+#include "netdev.h"
+
+namespace exotap {
+namespace {
+
+/** Read space guaranteed to every read: the largest frame a TAP can hold (MTU 65521 + 14). */
+constexpr size_t kReadSpace = 65536;
+/** Shorter than an Ethernet header: not a frame. */
+constexpr ssize_t kEthHeaderBytes = 14;
+/** Most buffers one frame may be gathered from (UIO_FASTIOV is 8; more is legal but rare). */
+constexpr size_t kMaxIov = 64;
+
+/** Layout of the receive table shared with JS (`native-addon.ts` mirrors it). */
+enum RxMeta : uint32_t {
+  kRxFrames = 0,      // frames in this batch
+  kRxOversize = 1,    // frames longer than maxFrameBytes, dropped
+  kRxRunt = 2,        // frames shorter than an Ethernet header, dropped
+  kRxEmpty = 3,       // zero-length reads (spurious readiness)
+  kRxErrors = 4,      // failed reads
+  kRxLastErrno = 5,   // errno of the last failed read
+  kRxHeader = 8,      // then (offset, length) pairs
+};
+
+/** Transmit outcome codes shared with JS. */
+enum SendResult : int32_t { kSent = 0, kQueued = 1, kQueueFull = 2, kWriteError = 3 };
+
+const char* ErrnoName(int err) {
+  const char* name = strerrorname_np(err);
+  return name != nullptr ? name : "EUNKNOWN";
+}
+
+/** A JS Error shaped like Node's system errors: `code` (errno name), `errno` (negative), `syscall`. */
+Napi::Error SysErrorToJs(Napi::Env env, const SysError& e, const std::string& what) {
+  std::string msg = what + ": " + e.syscall + " failed: " + strerror(e.err) + " (" + ErrnoName(e.err) + ")";
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, ErrnoName(e.err)));
+  err.Set("errno", Napi::Number::New(env, -e.err));
+  err.Set("syscall", Napi::String::New(env, e.syscall));
+  return err;
+}
+
+uint32_t GetU32(const Napi::Object& o, const char* key, uint32_t fallback) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : fallback;
+}
+
+class Port : public Napi::ObjectWrap<Port> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Port",
+                       {
+                           InstanceMethod("send", &Port::Send),
+                           InstanceMethod("close", &Port::Close),
+                           InstanceMethod("rxBuffers", &Port::RxBuffers),
+                           InstanceMethod("txQueueFrames", &Port::TxQueueFrames),
+                           InstanceMethod("lastTxErrno", &Port::LastTxErrno),
+                           InstanceMethod("pauseRx", &Port::PauseRx),
+                           InstanceMethod("resumeRx", &Port::ResumeRx),
+                           InstanceMethod("ref", &Port::RefLoop),
+                           InstanceMethod("unref", &Port::UnrefLoop),
+                           InstanceMethod("info", &Port::Info),
+                           InstanceMethod("setMac", &Port::SetMac),
+                           InstanceMethod("setMtu", &Port::SetMtu),
+                           InstanceMethod("setIpv4", &Port::SetIpv4),
+                           InstanceMethod("setUp", &Port::SetUp),
+                           InstanceMethod("setTxQueueLen", &Port::SetTxQueueLen),
+                       });
+  }
+
+  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, queued), onError(err))
+  explicit Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), async_(info.Env(), "exotap") {
+    Napi::Env env = info.Env();
+    if (info.Length() < 6 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsFunction() ||
+        !info[4].IsFunction() || !info[5].IsFunction()) {
+      Napi::TypeError::New(env, "Port(kind, name, options, onRx, onTx, onError)").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string kind = info[0].As<Napi::String>();
+    name_ = info[1].As<Napi::String>();
+    Napi::Object o = info[2].As<Napi::Object>();
+    if (name_.empty() || name_.size() >= 16) {
+      Napi::TypeError::New(env, "interface name must be 1..15 characters").ThrowAsJavaScriptException();
+      return;
+    }
+    maxBatchFrames_ = GetU32(o, "maxBatchFrames", 64);
+    maxBatchBytes_ = GetU32(o, "maxBatchBytes", 256 * 1024);
+    maxFrameBytes_ = GetU32(o, "maxFrameBytes", 1518);
+    uint32_t txQueueFrames = GetU32(o, "txQueueFrames", 1024);
+    txQueueBytesMax_ = GetU32(o, "txQueueBytes", 4 * 1024 * 1024);
+    if (maxBatchFrames_ < 1 || maxBatchFrames_ > 65536 || maxBatchBytes_ < 1 || maxBatchBytes_ > (64u << 20) ||
+        maxFrameBytes_ < 64 || maxFrameBytes_ > kReadSpace - 1 || txQueueFrames < 1 || txQueueFrames > (1u << 20)) {
+      Napi::RangeError::New(env, "batch/queue limits out of range").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string netns;
+    if (o.Get("netns").IsString()) netns = o.Get("netns").As<Napi::String>();
+
+    SysError se;
+    TapFds fds;
+    int rc;
+    if (kind == "tap") {
+      TapOpenOptions to;
+      to.name = name_.c_str();
+      to.attach = o.Get("attach").ToBoolean();
+      to.netns = netns.empty() ? nullptr : netns.c_str();
+      to.disableIpv6 = o.Get("disableIpv6").ToBoolean();
+      to.sndbufBytes = static_cast<int>(GetU32(o, "sndbufBytes", 0));
+      rc = openTap(to, &fds, &se);
+      isTap_ = true;
+    } else if (kind == "packet") {
+      rc = openPacketSocket(name_.c_str(), netns.empty() ? nullptr : netns.c_str(),
+                            static_cast<int>(GetU32(o, "rcvbufBytes", 0)), static_cast<int>(GetU32(o, "sndbufBytes", 0)),
+                            &fds, &se);
+    } else {
+      Napi::TypeError::New(env, "kind must be 'tap' or 'packet'").ThrowAsJavaScriptException();
+      return;
+    }
+    if (rc != 0) {
+      SysErrorToJs(env, se, name_).ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = fds.fd;
+    ctl_ = fds.ctl;
+    ipv6Disabled_ = fds.ipv6Disabled;
+
+    onRx_ = Napi::Persistent(info[3].As<Napi::Function>());
+    onTx_ = Napi::Persistent(info[4].As<Napi::Function>());
+    onError_ = Napi::Persistent(info[5].As<Napi::Function>());
+    arenaBytes_ = static_cast<size_t>(maxBatchBytes_) + kReadSpace;
+    MakeRxBuffers(env);
+    txRing_.resize(txQueueFrames);
+
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    uv_poll_init(loop, &poll_, fd_);
+    poll_.data = this;
+    Ref();  // the open port keeps its JS object alive until the fd is closed
+    napi_add_async_cleanup_hook(env, &Port::OnEnvTeardown, this, &cleanupHook_);
+    UpdatePoll();
+  }
+
+  ~Port() override {
+    // Only reached after close (the open port holds a reference to itself); kept as a backstop.
+    if (fd_ >= 0) close(fd_);
+    if (ctl_ >= 0) close(ctl_);
+  }
+
+ private:
+  void MakeRxBuffers(Napi::Env env) {
+    Napi::ArrayBuffer arena = Napi::ArrayBuffer::New(env, arenaBytes_);
+    arena_ = static_cast<uint8_t*>(arena.Data());
+    arenaRef_ = Napi::Persistent(arena);
+    Napi::Uint32Array meta = Napi::Uint32Array::New(env, kRxHeader + 2 * static_cast<size_t>(maxBatchFrames_));
+    meta_ = meta.Data();
+    metaRef_ = Napi::Persistent(meta);
+  }
+
+  /**
+   * A frame view handed to JS exposes the arena; JS may transfer (detach) it, after which V8 may
+   * free that memory. Checked once per wake-up, before any read touches the arena.
+   */
+  void EnsureRxBuffers(Napi::Env env) {
+    if (arenaRef_.Value().IsDetached() || metaRef_.Value().ArrayBuffer().IsDetached()) MakeRxBuffers(env);
+  }
+
+  void UpdatePoll() {
+    if (closed_) return;
+    int events = (rxPaused_ || rxFailed_ ? 0 : UV_READABLE) | (txCount_ > 0 ? UV_WRITABLE : 0);
+    if (events == pollEvents_) return;
+    pollEvents_ = events;
+    if (events == 0) {
+      uv_poll_stop(&poll_);
+    } else {
+      uv_poll_start(&poll_, events, &Port::OnPoll);
+    }
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int events) {
+    Port* self = static_cast<Port*>(handle->data);
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    if (status < 0) {
+      // libuv has already stopped the handle (EPOLLERR: e.g. the TAP was deleted under us).
+      self->pollEvents_ = 0;
+      self->rxFailed_ = true;
+      SysError se{-status, "uv_poll"};
+      self->ReportError(env, se);
+      return;
+    }
+    if ((events & UV_WRITABLE) != 0) self->DrainTx(env);
+    if (!self->closed_ && (events & UV_READABLE) != 0) self->ReadBatch(env);
+  }
+
+  void ReadBatch(Napi::Env env) {
+    EnsureRxBuffers(env);  // JS notices a detached arena itself and fetches rxBuffers() again
+    uint32_t frames = 0, oversize = 0, runt = 0, empty = 0, errors = 0, lastErrno = 0;
+    size_t used = 0;
+    bool fatal = false;
+    while (frames < maxBatchFrames_ && used < maxBatchBytes_) {
+      uint8_t* dst = arena_ + used;
+      size_t space = arenaBytes_ - used;  // >= kReadSpace by construction
+      // A TAP read returns the frame's full length even when it had to cut it; MSG_TRUNC makes a
+      // packet socket do the same, so "n > space" means truncated on both.
+      ssize_t n = isTap_ ? read(fd_, dst, space) : recv(fd_, dst, space, MSG_TRUNC);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        errors++;
+        lastErrno = static_cast<uint32_t>(errno);
+        // A TAP fd fails only when it is unusable (EBADFD: the device is gone); polling it again
+        // would spin. A packet socket reports a one-shot sk_err (ENETDOWN) and carries on.
+        fatal = isTap_;
+        break;
+      }
+      if (n == 0) {
+        empty++;  // spurious readiness; never spin on it
+        break;
+      }
+      if (static_cast<size_t>(n) > maxFrameBytes_ || static_cast<size_t>(n) > space) {
+        oversize++;
+        continue;
+      }
+      if (n < kEthHeaderBytes) {
+        runt++;
+        continue;
+      }
+      meta_[kRxHeader + 2 * frames] = static_cast<uint32_t>(used);
+      meta_[kRxHeader + 2 * frames + 1] = static_cast<uint32_t>(n);
+      frames++;
+      used += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);  // 8-aligned frame starts
+    }
+    if (frames != 0 || oversize != 0 || runt != 0 || empty != 0 || errors != 0) {
+      meta_[kRxFrames] = frames;
+      meta_[kRxOversize] = oversize;
+      meta_[kRxRunt] = runt;
+      meta_[kRxEmpty] = empty;
+      meta_[kRxErrors] = errors;
+      meta_[kRxLastErrno] = lastErrno;
+      Call(env, onRx_, {});
+    }
+    if (fatal && !closed_) {
+      rxFailed_ = true;
+      UpdatePoll();
+      SysError se{static_cast<int>(lastErrno), isTap_ ? "read" : "recv"};
+      ReportError(env, se);
+    }
+  }
+
+  void DrainTx(Napi::Env env) {
+    uint32_t frames = 0, bytes = 0, errors = 0;
+    while (txCount_ > 0) {
+      std::vector<uint8_t>& slot = txRing_[txHead_];
+      ssize_t w = write(fd_, slot.data(), slot.size());
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        errors++;
+        lastTxErrno_ = errno;
+      } else {
+        frames++;
+        bytes += static_cast<uint32_t>(slot.size());
+      }
+      PopTx();
+    }
+    UpdatePoll();
+    if (frames != 0 || errors != 0) {
+      Call(env, onTx_,
+           {Napi::Number::New(env, frames), Napi::Number::New(env, bytes), Napi::Number::New(env, errors),
+            Napi::Number::New(env, txCount_)});
+    }
+  }
+
+  void PopTx() {
+    txQueuedBytes_ -= txRing_[txHead_].size();
+    txRing_[txHead_].clear();  // keeps its capacity for the next queued frame
+    txHead_ = (txHead_ + 1) % txRing_.size();
+    txCount_--;
+  }
+
+  /** Call into JS from a libuv callback; an exception is routed to 'uncaughtException' like any async callback's. */
+  void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
+    fn.MakeCallback(Value(), args, async_);
+    if (env.IsExceptionPending()) {
+      Napi::Error e = env.GetAndClearPendingException();
+      napi_fatal_exception(env, e.Value());
+    }
+  }
+
+  void ReportError(Napi::Env env, const SysError& se) {
+    if (closed_) return;
+    Call(env, onError_, {SysErrorToJs(env, se, name_).Value()});
+  }
+
+  // send(...frameParts: Uint8Array[]): SendResult
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    size_t parts = info.Length();
+    if (parts == 0 || parts > kMaxIov) {
+      Napi::TypeError::New(env, "send takes 1..64 Uint8Arrays").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    struct iovec iov[kMaxIov];
+    size_t total = 0;
+    for (size_t i = 0; i < parts; i++) {
+      napi_typedarray_type type;
+      size_t length = 0;
+      void* data = nullptr;
+      if (!info[i].IsTypedArray() ||
+          napi_get_typedarray_info(env, info[i], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+          (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
+        Napi::TypeError::New(env, "send: every part must be a Uint8Array").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      iov[i].iov_base = data;
+      iov[i].iov_len = length;
+      total += length;
+    }
+    if (closed_) {
+      lastTxErrno_ = EBADF;
+      return Napi::Number::New(env, kWriteError);
+    }
+    if (txCount_ == 0) {
+      for (;;) {
+        ssize_t w = writev(fd_, iov, static_cast<int>(parts));
+        if (w >= 0) return Napi::Number::New(env, kSent);  // TAP and packet writes are whole frames
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        lastTxErrno_ = errno;
+        return Napi::Number::New(env, kWriteError);
+      }
+    }
+    // Would block, or frames are already waiting (order is kept): copy into the queue.
+    if (txCount_ >= txRing_.size() || txQueuedBytes_ + total > txQueueBytesMax_) {
+      return Napi::Number::New(env, kQueueFull);
+    }
+    std::vector<uint8_t>& slot = txRing_[(txHead_ + txCount_) % txRing_.size()];
+    slot.resize(total);
+    size_t at = 0;
+    for (size_t i = 0; i < parts; i++) {
+      if (iov[i].iov_len != 0) memcpy(slot.data() + at, iov[i].iov_base, iov[i].iov_len);
+      at += iov[i].iov_len;
+    }
+    txCount_++;
+    txQueuedBytes_ += total;
+    UpdatePoll();
+    return Napi::Number::New(env, kQueued);
+  }
+
+  // close(onClosed: () => void): number of queued frames that could not be written (dropped)
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (closed_) return Napi::Number::New(env, 0);
+    if (info.Length() > 0 && info[0].IsFunction()) onClosed_ = Napi::Persistent(info[0].As<Napi::Function>());
+    // Last chance for the queue: write what the device takes now, drop (and report) the rest.
+    uint32_t dropped = 0;
+    while (txCount_ > 0) {
+      std::vector<uint8_t>& slot = txRing_[txHead_];
+      ssize_t w = write(fd_, slot.data(), slot.size());
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) break;
+      PopTx();
+    }
+    dropped = static_cast<uint32_t>(txCount_);
+    while (txCount_ > 0) PopTx();
+    BeginClose(false);
+    return Napi::Number::New(env, dropped);
+  }
+
+  void BeginClose(bool teardown) {
+    closed_ = true;
+    tearingDown_ = teardown;
+    uv_poll_stop(&poll_);
+    uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &Port::OnClosed);
+  }
+
+  static void OnClosed(uv_handle_t* handle) {
+    Port* self = static_cast<Port*>(handle->data);
+    close(self->fd_);
+    close(self->ctl_);
+    self->fd_ = -1;
+    self->ctl_ = -1;
+    napi_remove_async_cleanup_hook(self->cleanupHook_);
+    if (self->tearingDown_) return;  // the environment is going away: no JS, no GC bookkeeping
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    if (!self->onClosed_.IsEmpty()) self->Call(env, self->onClosed_, {});
+    self->onRx_.Reset();
+    self->onTx_.Reset();
+    self->onError_.Reset();
+    self->onClosed_.Reset();
+    self->Unref();
+  }
+
+  static void OnEnvTeardown(napi_async_cleanup_hook_handle, void* arg) {
+    Port* self = static_cast<Port*>(arg);
+    if (self->closed_) {
+      self->tearingDown_ = true;  // close already under way; OnClosed removes the hook
+      return;
+    }
+    self->BeginClose(true);
+  }
+
+  Napi::Value RxBuffers(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, arenaRef_.Value());
+    out.Set(1u, metaRef_.Value());
+    return out;
+  }
+
+  Napi::Value TxQueueFrames(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), txCount_); }
+  Napi::Value LastTxErrno(const Napi::CallbackInfo& info) {
+    return Napi::String::New(info.Env(), lastTxErrno_ == 0 ? "" : ErrnoName(lastTxErrno_));
+  }
+
+  Napi::Value PauseRx(const Napi::CallbackInfo& info) {
+    rxPaused_ = true;
+    UpdatePoll();
+    return info.Env().Undefined();
+  }
+  Napi::Value ResumeRx(const Napi::CallbackInfo& info) {
+    rxPaused_ = false;
+    UpdatePoll();
+    return info.Env().Undefined();
+  }
+  Napi::Value RefLoop(const Napi::CallbackInfo& info) {
+    if (!closed_) uv_ref(reinterpret_cast<uv_handle_t*>(&poll_));
+    return info.Env().Undefined();
+  }
+  Napi::Value UnrefLoop(const Napi::CallbackInfo& info) {
+    if (!closed_) uv_unref(reinterpret_cast<uv_handle_t*>(&poll_));
+    return info.Env().Undefined();
+  }
+
+  /** Throws NIC-closed style errors for control calls after close (EBADF). */
+  bool CheckOpen(Napi::Env env) {
+    if (!closed_) return true;
+    SysErrorToJs(env, SysError{EBADF, "ioctl"}, name_).ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Control(Napi::Env env, int rc, const SysError& se) {
+    if (rc != 0) SysErrorToJs(env, se, name_).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    LinkInfo li;
+    SysError se;
+    if (getLinkInfo(ctl_, name_.c_str(), &li, &se) != 0) return Control(env, 1, se);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("ifindex", li.ifindex);
+    o.Set("mtu", li.mtu);
+    o.Set("flags", li.flags);
+    o.Set("txqueuelen", li.txqueuelen);
+    o.Set("mac", Napi::Buffer<uint8_t>::Copy(env, li.mac, 6));
+    o.Set("ipv6Disabled", ipv6Disabled_);
+    return o;
+  }
+
+  Napi::Value SetMac(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().ByteLength() != 6) {
+      Napi::TypeError::New(env, "setMac(mac: 6-byte Uint8Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!CheckOpen(env)) return env.Undefined();
+    Napi::Uint8Array mac = info[0].As<Napi::Uint8Array>();
+    SysError se;
+    return Control(env, setMac(ctl_, name_.c_str(), mac.Data(), &se), se);
+  }
+
+  Napi::Value SetMtu(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "setMtu(bytes)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!CheckOpen(env)) return env.Undefined();
+    SysError se;
+    return Control(env, setMtu(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+  }
+
+  Napi::Value SetIpv4(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "setIpv4(addr: uint32, prefixLen)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!CheckOpen(env)) return env.Undefined();
+    SysError se;
+    return Control(env,
+                   setIpv4(ctl_, name_.c_str(), info[0].As<Napi::Number>().Uint32Value(),
+                           info[1].As<Napi::Number>().Int32Value(), &se),
+                   se);
+  }
+
+  Napi::Value SetUp(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    SysError se;
+    return Control(env, setUp(ctl_, name_.c_str(), info.Length() > 0 && info[0].ToBoolean(), &se), se);
+  }
+
+  Napi::Value SetTxQueueLen(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "setTxQueueLen(frames)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!CheckOpen(env)) return env.Undefined();
+    SysError se;
+    return Control(env, setTxQueueLen(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+  }
+
+  std::string name_;
+  bool isTap_ = false;
+  int fd_ = -1;
+  int ctl_ = -1;
+  bool ipv6Disabled_ = false;
+
+  uv_poll_t poll_{};
+  int pollEvents_ = 0;
+  bool rxPaused_ = false;
+  bool rxFailed_ = false;
+  bool closed_ = false;
+  bool tearingDown_ = false;
+  napi_async_cleanup_hook_handle cleanupHook_ = nullptr;
+
+  Napi::AsyncContext async_;
+  Napi::FunctionReference onRx_, onTx_, onError_, onClosed_;
+
+  uint32_t maxBatchFrames_ = 0, maxBatchBytes_ = 0, maxFrameBytes_ = 0;
+  size_t arenaBytes_ = 0;
+  uint8_t* arena_ = nullptr;
+  uint32_t* meta_ = nullptr;
+  Napi::Reference<Napi::ArrayBuffer> arenaRef_;
+  Napi::Reference<Napi::Uint32Array> metaRef_;
+
+  std::vector<std::vector<uint8_t>> txRing_;
+  size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
+  int lastTxErrno_ = 0;
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Port", Port::Init(env));
+  exports.Set("readSpaceBytes", Napi::Number::New(env, kReadSpace));
+  exports.Set("maxIov", Napi::Number::New(env, kMaxIov));
+  return exports;
+}
+
+}  // namespace
+}  // namespace exotap
+
+static Napi::Object InitExotap(Napi::Env env, Napi::Object exports) { return exotap::Init(env, exports); }
+
+NODE_API_MODULE(exotap, InitExotap)

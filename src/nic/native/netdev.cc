@@ -1,0 +1,264 @@
+// See netdev.h. Read first: Documentation/networking/tuntap.rst (TUNSETIFF, IFF_TUN_EXCL,
+// TUNSETSNDBUF), packet(7) (AF_PACKET), netdevice(7) (SIOC* ioctls), setns(2).
+#include "netdev.h"
+
+// glibc's <net/if.h> must come before any <linux/...> header that pulls in <linux/if.h>.
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if_packet.h>
+#include <linux/if_tun.h>
+#include <net/ethernet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#ifndef PACKET_IGNORE_OUTGOING
+#define PACKET_IGNORE_OUTGOING 23  // Linux 4.20+
+#endif
+
+namespace exotap {
+namespace {
+
+int fail(SysError* e, int err, const char* syscall) {
+  e->err = err;
+  e->syscall = syscall;
+  return err;
+}
+
+/** Closes an fd on scope exit unless released. */
+class FdGuard {
+ public:
+  explicit FdGuard(int fd = -1) : fd_(fd) {}
+  ~FdGuard() {
+    if (fd_ >= 0) close(fd_);
+  }
+  FdGuard(const FdGuard&) = delete;
+  FdGuard& operator=(const FdGuard&) = delete;
+  void reset(int fd) {
+    if (fd_ >= 0) close(fd_);
+    fd_ = fd;
+  }
+  int get() const { return fd_; }
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
+
+ private:
+  int fd_;
+};
+
+/**
+ * Moves the calling thread into a network namespace for the guard's lifetime. Only this thread
+ * moves (setns is per thread); fds and sockets opened meanwhile stay bound to that namespace
+ * after we return. Failing to come back would leave the daemon's main thread in the wrong
+ * namespace, which nothing could detect later, so that one failure aborts.
+ */
+class NetnsGuard {
+ public:
+  NetnsGuard() = default;
+  NetnsGuard(const NetnsGuard&) = delete;
+  NetnsGuard& operator=(const NetnsGuard&) = delete;
+  ~NetnsGuard() {
+    if (saved_ < 0) return;
+    if (setns(saved_, CLONE_NEWNET) != 0) {
+      perror("exotap: cannot return to the original network namespace");
+      abort();
+    }
+    close(saved_);
+  }
+
+  int enter(const char* ns, SysError* e) {
+    if (ns == nullptr || *ns == '\0') return 0;
+    std::string path;
+    if (ns[0] == '/') {
+      path = ns;
+    } else {
+      if (strchr(ns, '/') != nullptr || strcmp(ns, ".") == 0 || strcmp(ns, "..") == 0) return fail(e, EINVAL, "open(netns)");
+      path = std::string("/run/netns/") + ns;
+    }
+    FdGuard saved(open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    if (saved.get() < 0) return fail(e, errno, "open(/proc/thread-self/ns/net)");
+    FdGuard target(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (target.get() < 0) return fail(e, errno, "open(netns)");
+    if (setns(target.get(), CLONE_NEWNET) != 0) return fail(e, errno, "setns");
+    saved_ = saved.release();
+    return 0;
+  }
+
+ private:
+  int saved_ = -1;
+};
+
+void fillName(struct ifreq* ifr, const char* name) {
+  memset(ifr, 0, sizeof *ifr);
+  strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+}
+
+/** The host side of a TAP would otherwise send router solicitations and MLD reports into a machine that speaks IPv4 only. */
+bool disableIpv6(const char* name) {
+  std::string path = std::string("/proc/sys/net/ipv6/conf/") + name + "/disable_ipv6";
+  FdGuard fd(open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (fd.get() < 0) return false;
+  return write(fd.get(), "1", 1) == 1;
+}
+
+}  // namespace
+
+int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
+  NetnsGuard ns;
+  if (int r = ns.enter(o.netns, e)) return r;
+
+  // Checked by name first so the error says what is wrong: TUNSETIFF alone would silently attach
+  // to a persistent TAP of that name, and reports EINVAL for a non-TAP interface.
+  unsigned existing = if_nametoindex(o.name);
+  if (!o.attach && existing != 0) return fail(e, EEXIST, "if_nametoindex");
+  if (o.attach && existing == 0) return fail(e, ENODEV, "if_nametoindex");
+
+  FdGuard fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
+  if (fd.get() < 0) return fail(e, errno, "open(/dev/net/tun)");
+
+  struct ifreq ifr;
+  fillName(&ifr, o.name);
+  // IFF_TUN_EXCL makes creation atomic: a TAP made by someone else between the check above and
+  // this call gives EBUSY instead of being attached to.
+  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (o.attach ? 0 : IFF_TUN_EXCL);
+  if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail(e, errno, "ioctl(TUNSETIFF)");
+
+  if (o.sndbufBytes > 0) {
+    int sndbuf = o.sndbufBytes;
+    if (ioctl(fd.get(), TUNSETSNDBUF, &sndbuf) != 0) return fail(e, errno, "ioctl(TUNSETSNDBUF)");
+  }
+
+  FdGuard ctl(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (ctl.get() < 0) return fail(e, errno, "socket(AF_INET)");
+  fillName(&ifr, o.name);
+  if (ioctl(ctl.get(), SIOCGIFINDEX, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFINDEX)");
+  out->ifindex = ifr.ifr_ifindex;
+  out->ipv6Disabled = o.disableIpv6 && disableIpv6(o.name);
+  out->fd = fd.release();
+  out->ctl = ctl.release();
+  return 0;
+}
+
+int openPacketSocket(const char* name, const char* netns, int rcvbufBytes, int sndbufBytes, TapFds* out, SysError* e) {
+  NetnsGuard ns;
+  if (int r = ns.enter(netns, e)) return r;
+  unsigned ifindex = if_nametoindex(name);
+  if (ifindex == 0) return fail(e, ENODEV, "if_nametoindex");
+  // Protocol 0 until bound, so no frame of another interface is queued before bind().
+  FdGuard fd(socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (fd.get() < 0) return fail(e, errno, "socket(AF_PACKET)");
+  int one = 1;
+  if (setsockopt(fd.get(), SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0) {
+    return fail(e, errno, "setsockopt(PACKET_IGNORE_OUTGOING)");
+  }
+  if (rcvbufBytes > 0 && setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUFFORCE, &rcvbufBytes, sizeof rcvbufBytes) != 0 &&
+      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbufBytes, sizeof rcvbufBytes) != 0) {
+    return fail(e, errno, "setsockopt(SO_RCVBUF)");
+  }
+  if (sndbufBytes > 0 && setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUFFORCE, &sndbufBytes, sizeof sndbufBytes) != 0 &&
+      setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF, &sndbufBytes, sizeof sndbufBytes) != 0) {
+    return fail(e, errno, "setsockopt(SO_SNDBUF)");
+  }
+  struct sockaddr_ll sll;
+  memset(&sll, 0, sizeof sll);
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = static_cast<int>(ifindex);
+  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) != 0) return fail(e, errno, "bind(AF_PACKET)");
+  FdGuard ctl(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (ctl.get() < 0) return fail(e, errno, "socket(AF_INET)");
+  out->ifindex = static_cast<int>(ifindex);
+  out->fd = fd.release();
+  out->ctl = ctl.release();
+  return 0;
+}
+
+int getLinkInfo(int ctl, const char* name, LinkInfo* out, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFINDEX, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFINDEX)");
+  out->ifindex = ifr.ifr_ifindex;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFMTU, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFMTU)");
+  out->mtu = ifr.ifr_mtu;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFFLAGS, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFFLAGS)");
+  out->flags = ifr.ifr_flags & 0xffff;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFTXQLEN, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFTXQLEN)");
+  out->txqueuelen = ifr.ifr_qlen;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFHWADDR, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFHWADDR)");
+  memcpy(out->mac, ifr.ifr_hwaddr.sa_data, 6);
+  return 0;
+}
+
+int setMac(int ctl, const char* name, const uint8_t mac[6], SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+  memcpy(ifr.ifr_hwaddr.sa_data, mac, 6);
+  if (ioctl(ctl, SIOCSIFHWADDR, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFHWADDR)");
+  return 0;
+}
+
+int setMtu(int ctl, const char* name, int mtu, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  ifr.ifr_mtu = mtu;
+  if (ioctl(ctl, SIOCSIFMTU, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFMTU)");
+  return 0;
+}
+
+int setIpv4(int ctl, const char* name, uint32_t addr, int prefixLen, SysError* e) {
+  if (prefixLen < 0 || prefixLen > 32) return fail(e, EINVAL, "ioctl(SIOCSIFNETMASK)");
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  auto* sin = reinterpret_cast<struct sockaddr_in*>(&ifr.ifr_addr);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(addr);
+  if (ioctl(ctl, SIOCSIFADDR, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFADDR)");
+  fillName(&ifr, name);
+  sin = reinterpret_cast<struct sockaddr_in*>(&ifr.ifr_netmask);
+  sin->sin_family = AF_INET;
+  sin->sin_addr.s_addr = htonl(prefixLen == 0 ? 0u : ~0u << (32 - prefixLen));
+  // The kernel recomputes the broadcast address and the prefix route from the new mask.
+  if (ioctl(ctl, SIOCSIFNETMASK, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFNETMASK)");
+  return 0;
+}
+
+int setUp(int ctl, const char* name, bool up, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  if (ioctl(ctl, SIOCGIFFLAGS, &ifr) != 0) return fail(e, errno, "ioctl(SIOCGIFFLAGS)");
+  if (up) {
+    ifr.ifr_flags |= IFF_UP;
+  } else {
+    ifr.ifr_flags &= ~IFF_UP;
+  }
+  if (ioctl(ctl, SIOCSIFFLAGS, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFFLAGS)");
+  return 0;
+}
+
+int setTxQueueLen(int ctl, const char* name, int len, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  ifr.ifr_qlen = len;
+  if (ioctl(ctl, SIOCSIFTXQLEN, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFTXQLEN)");
+  return 0;
+}
+
+}  // namespace exotap
