@@ -9,6 +9,8 @@
  * Requests whose Host is not a loopback name are refused (421) — the DNS-rebinding defence a
  * localhost service needs.
  */
+import { rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
@@ -91,29 +93,44 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
   return app;
 }
 
+/** Where the admin API listens, and how to stop listening (closes the app too). */
+export interface AdminListener {
+  url: string;
+  socketPath: string | undefined;
+  close(): Promise<void>;
+}
+
 /** Start listening on TCP (and the Unix socket when configured). */
 export async function listenAdmin(
   app: FastifyInstance,
   where: { host: string; port: number; socketPath?: string | undefined },
-): Promise<{ url: string; socketPath?: string }> {
+): Promise<AdminListener> {
   if (!LOOPBACK_HOSTS.has(where.host)) {
     throw new DaemonError('CONFIG_ERR_INVALID', `admin.host must be a loopback address, not ${where.host}`);
   }
   const url = await app.listen({ host: where.host, port: where.port });
-  if (where.socketPath === undefined) return { url };
-  // A second server on the same app: fastify serves one listener, so a Unix-socket listener
-  // shares the routing function through node:http.
-  const { createServer } = await import('node:http');
-  const { rmSync } = await import('node:fs');
-  rmSync(where.socketPath, { force: true });
+  const socketPath = where.socketPath;
+  if (socketPath === undefined) return { url, socketPath, close: () => app.close() };
+  // fastify serves one listener; a Unix-socket server shares its router through node:http.
+  rmSync(socketPath, { force: true });
   const unixServer = createServer((req, res) => app.routing(req, res));
-  await new Promise<void>((resolve, reject) => {
-    unixServer.once('error', reject);
-    unixServer.listen(where.socketPath, () => resolve());
-  });
-  app.addHook('onClose', async () => {
-    await new Promise<void>((resolve) => unixServer.close(() => resolve()));
-    rmSync(where.socketPath as string, { force: true });
-  });
-  return { url, socketPath: where.socketPath };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      unixServer.once('error', reject);
+      unixServer.listen(socketPath, () => resolve());
+    });
+  } catch (e) {
+    await app.close();
+    throw new DaemonError('CONFIG_ERR_INVALID', `admin.socketPath ${socketPath}: ${(e as Error).message}`, { cause: e });
+  }
+  return {
+    url,
+    socketPath,
+    async close() {
+      unixServer.closeAllConnections();
+      await new Promise<void>((resolve) => unixServer.close(() => resolve()));
+      rmSync(socketPath, { force: true });
+      await app.close();
+    },
+  };
 }

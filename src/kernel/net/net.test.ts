@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { arpFrame, icmpEchoFrame, ip4, mac, tcpFrame, udpFrame, type L3 } from '../../../test/support/frames.js';
-import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../nic/types.js';
+import { MemoryCard } from '../../nic/index.js';
 import { ManualClock } from '../../util/clock.js';
 import {
   ArpPacket,
@@ -16,37 +16,23 @@ import {
   type Ipv4Addr,
 } from '../../wire/index.js';
 import { NetStack } from './dev.js';
+import type { NetIface } from './iface.js';
 
-/** A card that records what the kernel transmits and lets the test inject received frames. */
-class RecordingCard implements NetDevice {
-  readonly kind = 'test';
-  readonly mac = new Uint8Array([0x02, 0x65, 0x78, 0x00, 0x00, 0x02]);
-  readonly mtuBytes = 1500;
+/**
+ * The in-memory wire: the kernel owns the card end, the test drives the host end. Frames the
+ * host sends arrive on a later turn of the event loop (as from a TAP), so tests `await flush()`.
+ */
+class Wire {
+  readonly card: MemoryCard;
   readonly sent: Uint8Array[] = [];
-  #handler: FrameHandler = () => {};
-  constructor(readonly name: string) {}
-  setFrameHandler(h: FrameHandler): void {
-    this.#handler = h;
+  constructor(name: string) {
+    this.card = new MemoryCard(name, 1500, { mac: new Uint8Array([0x02, 0x65, 0x78, 0x00, 0x00, 0x02]) });
+    this.card.host.onFrame((f) => this.sent.push(f));
   }
-  transmit(iov: readonly Uint8Array[]): TxStatus {
-    const len = iov.reduce((a, b) => a + b.length, 0);
-    const f = new Uint8Array(len);
-    let at = 0;
-    for (const b of iov) {
-      f.set(b, at);
-      at += b.length;
-    }
-    this.sent.push(f);
-    return 'sent';
-  }
-  onDrain(): void {}
-  counters(): NicCounters {
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.sent.length, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0 };
-  }
-  async close(): Promise<void> {}
-  /** Deliver a frame as the card would (the handler may not keep it). */
-  inject(frame: Uint8Array): void {
-    this.#handler(frame);
+  /** Send a frame from the host side and wait until the card has delivered it. */
+  async inject(frame: Uint8Array): Promise<void> {
+    if (!this.card.host.send(frame)) throw new Error('host queue full');
+    while (this.card.host.pendingFrames > 0) await new Promise((r) => setImmediate(r));
   }
 }
 
@@ -72,16 +58,16 @@ function accounting(net: NetStack): { rx: number; accounted: number } {
   return { rx: t.rxFrames, accounted: t.dpfClaimed + sum(t.handled) + sum(t.drops) };
 }
 
-describe('kernel conventional network path (over a recording card)', () => {
-  let card: RecordingCard;
+describe('kernel conventional network path (over the in-memory wire)', () => {
+  let card: Wire;
   let clock: ManualClock;
   let net: NetStack;
 
   beforeEach(() => {
-    card = new RecordingCard('exo0');
+    card = new Wire('exo0');
     clock = new ManualClock(1000);
     net = new NetStack({
-      cards: [{ dev: card, ip: OUR_IP, prefixLen: 24 }],
+      cards: [{ dev: card.card, ip: OUR_IP, prefixLen: 24 }],
       arpCacheTtlMs: 60_000,
       arpCacheMaxEntries: 4,
       icmpErrorsPerSecond: 10,
@@ -91,7 +77,7 @@ describe('kernel conventional network path (over a recording card)', () => {
     net.start();
   });
 
-  it('announces its address with a gratuitous ARP when the card comes up (RFC 5227 §2.3)', () => {
+  it('announces its address with a gratuitous ARP when the card comes up (RFC 5227 §2.3)', async () => {
     expect(card.sent).toHaveLength(1);
     const f = card.sent[0] as Uint8Array;
     const eth = EthernetFrame.checked(f) as EthernetFrame;
@@ -101,9 +87,9 @@ describe('kernel conventional network path (over a recording card)', () => {
     card.sent.length = 0;
   });
 
-  it('answers an ARP request for its address and learns the asker (RFC 826)', () => {
+  it('answers an ARP request for its address and learns the asker (RFC 826)', async () => {
     card.sent.length = 0;
-    card.inject(arpFrame({ src: HOST_MAC, dst: 0xffffffffffff }, 'request', { sha: HOST_MAC, spa: HOST_IP, tha: 0, tpa: OUR_IP }));
+    await card.inject(arpFrame({ src: HOST_MAC, dst: 0xffffffffffff }, 'request', { sha: HOST_MAC, spa: HOST_IP, tha: 0, tpa: OUR_IP }));
     expect(card.sent).toHaveLength(1);
     const f = card.sent[0] as Uint8Array;
     expect((EthernetFrame.checked(f) as EthernetFrame).dstAddr).toBe(HOST_MAC);
@@ -120,18 +106,18 @@ describe('kernel conventional network path (over a recording card)', () => {
     expect(net.arpTable()).toEqual([]);
   });
 
-  it('ignores ARP for other addresses, and counts it', () => {
+  it('ignores ARP for other addresses, and counts it', async () => {
     card.sent.length = 0;
-    card.inject(arpFrame({ src: HOST_MAC, dst: 0xffffffffffff }, 'request', { sha: HOST_MAC, spa: HOST_IP, tha: 0, tpa: ip4('198.18.0.77') }));
+    await card.inject(arpFrame({ src: HOST_MAC, dst: 0xffffffffffff }, 'request', { sha: HOST_MAC, spa: HOST_IP, tha: 0, tpa: ip4('198.18.0.77') }));
     expect(card.sent).toHaveLength(0);
     expect(net.stats().total.drops.arp_other_target).toBe(1);
     expect(net.arpTable()).toEqual([]);
   });
 
-  it('answers ICMP echo with the same identifier, sequence and data (RFC 792)', () => {
+  it('answers ICMP echo with the same identifier, sequence and data (RFC 792)', async () => {
     card.sent.length = 0;
     const data = new Uint8Array(56).map((_, i) => i);
-    card.inject(icmpEchoFrame(toUs, 0x1234, 7, data));
+    await card.inject(icmpEchoFrame(toUs, 0x1234, 7, data));
     expect(card.sent).toHaveLength(1);
     const { eth, ip, repr } = parseIp(card.sent[0] as Uint8Array);
     expect([eth.dstAddr, eth.srcAddr, repr.srcAddr, repr.dstAddr, repr.protocol]).toEqual([HOST_MAC, OUR_MAC, OUR_IP, HOST_IP, 1]);
@@ -140,29 +126,29 @@ describe('kernel conventional network path (over a recording card)', () => {
     expect(net.stats().cards['exo0']?.handled.icmp_echo_answered).toBe(1);
   });
 
-  it('answers a SYN to a closed port with RST|ACK, ack = seq + 1 (RFC 9293 §3.10.7.1)', () => {
+  it('answers a SYN to a closed port with RST|ACK, ack = seq + 1 (RFC 9293 §3.10.7.1)', async () => {
     card.sent.length = 0;
-    card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, control: 'syn', seqNumber: 0xfffffffe, windowLen: 65535, maxSegSize: 1460 }));
+    await card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, control: 'syn', seqNumber: 0xfffffffe, windowLen: 65535, maxSegSize: 1460 }));
     const { ip } = parseIp(card.sent[0] as Uint8Array);
     const rst = TcpRepr.parse(TcpPacket.checked(ip.buffer, ip.payloadOffset, ip.payloadLen) as TcpPacket, OUR_IP, HOST_IP);
     expect(rst).toMatchObject({ srcPort: 81, dstPort: 40000, control: 'rst', seqNumber: 0, ackNumber: 0xffffffff });
   });
 
-  it('answers a segment with ACK set with <SEQ=SEG.ACK><CTL=RST>, and never answers an RST', () => {
+  it('answers a segment with ACK set with <SEQ=SEG.ACK><CTL=RST>, and never answers an RST', async () => {
     card.sent.length = 0;
-    card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, seqNumber: 5, ackNumber: 777, payload: new Uint8Array(10) }));
+    await card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, seqNumber: 5, ackNumber: 777, payload: new Uint8Array(10) }));
     const { ip } = parseIp(card.sent[0] as Uint8Array);
     const rst = TcpRepr.parse(TcpPacket.checked(ip.buffer, ip.payloadOffset, ip.payloadLen) as TcpPacket, OUR_IP, HOST_IP);
     expect(rst).toMatchObject({ control: 'rst', seqNumber: 777, ackNumber: undefined });
-    card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, control: 'rst', seqNumber: 5 }));
+    await card.inject(tcpFrame(toUs, { srcPort: 40000, dstPort: 81, control: 'rst', seqNumber: 5 }));
     expect(card.sent).toHaveLength(1);
     expect(net.stats().total.drops.tcp_rst_to_closed).toBe(1);
   });
 
-  it('answers UDP to a closed port with ICMP port unreachable quoting the datagram, rate-limited', () => {
+  it('answers UDP to a closed port with ICMP port unreachable quoting the datagram, rate-limited', async () => {
     card.sent.length = 0;
     const payload = new TextEncoder().encode('hello');
-    for (let i = 0; i < 5; i++) card.inject(udpFrame(toUs, 5000 + i, 9999, payload));
+    for (let i = 0; i < 5; i++) await card.inject(udpFrame(toUs, 5000 + i, 9999, payload));
     expect(card.sent).toHaveLength(3); // burst of 3
     const { ip } = parseIp(card.sent[0] as Uint8Array);
     const icmp = Icmpv4Repr.parse(Icmpv4Packet.checked(ip.buffer, ip.payloadOffset, ip.payloadLen) as Icmpv4Packet);
@@ -172,20 +158,20 @@ describe('kernel conventional network path (over a recording card)', () => {
     expect(Ipv4Packet.unchecked(quoted).dstAddr).toBe(OUR_IP);
     expect(net.stats().total.drops.icmp_error_rate_limited).toBe(2);
     clock.advance(100); // 10/s → one token
-    card.inject(udpFrame(toUs, 6000, 9999, payload));
+    await card.inject(udpFrame(toUs, 6000, 9999, payload));
     expect(card.sent).toHaveLength(4);
   });
 
-  it('sends no ICMP error for broadcast UDP, and protocol unreachable for unknown protocols', () => {
+  it('sends no ICMP error for broadcast UDP, and protocol unreachable for unknown protocols', async () => {
     card.sent.length = 0;
-    card.inject(udpFrame({ ...toUs, dst: 0xffffffffffff, dstIp: ip4('198.18.0.255') }, 68, 67, new Uint8Array(4)));
+    await card.inject(udpFrame({ ...toUs, dst: 0xffffffffffff, dstIp: ip4('198.18.0.255') }, 68, 67, new Uint8Array(4)));
     expect(card.sent).toHaveLength(0);
     expect(net.stats().total.drops.udp_broadcast).toBe(1);
     const f = udpFrame(toUs, 1, 2, new Uint8Array(4));
     const ip = Ipv4Packet.unchecked(f, 14);
     ip.protocol = 132; // SCTP
     ip.fillChecksum();
-    card.inject(f);
+    await card.inject(f);
     const { ip: out } = parseIp(card.sent[0] as Uint8Array);
     expect(Icmpv4Repr.parse(Icmpv4Packet.checked(out.buffer, out.payloadOffset, out.payloadLen) as Icmpv4Packet)).toMatchObject({
       kind: 'dst-unreachable',
@@ -193,7 +179,7 @@ describe('kernel conventional network path (over a recording card)', () => {
     });
   });
 
-  it('drops bad checksums, other hosts, fragments and bad sources silently, with reasons', () => {
+  it('drops bad checksums, other hosts, fragments and bad sources silently, with reasons', async () => {
     card.sent.length = 0;
     const badIp = icmpEchoFrame(toUs, 1, 1, new Uint8Array(8));
     (badIp[24] as number) ^= 0xff;
@@ -205,37 +191,37 @@ describe('kernel conventional network path (over a recording card)', () => {
     fp.setFragment(false, true, 0);
     fp.fillChecksum();
     const bcastSrc = icmpEchoFrame({ ...toUs, srcIp: ip4('255.255.255.255') }, 1, 1, new Uint8Array(8));
-    for (const f of [badIp, badTcp, other, frag, bcastSrc]) card.inject(f);
+    for (const f of [badIp, badTcp, other, frag, bcastSrc]) await card.inject(f);
     expect(card.sent).toHaveLength(0);
     const d = net.stats().total.drops;
     expect([d.ipv4_bad_checksum, d.tcp_bad_checksum, d.ipv4_other_host, d.ipv4_fragment, d.ipv4_bad_source]).toEqual([1, 1, 1, 1, 1]);
   });
 
-  it('a frame the receive hook claims never reaches the conventional path', () => {
+  it('a frame the receive hook claims never reaches the conventional path', async () => {
     card.sent.length = 0;
     const seen: number[] = [];
     net.setRxHook((iface, frame) => {
       seen.push(frame.length);
       return iface.name === 'exo0';
     });
-    card.inject(icmpEchoFrame(toUs, 1, 1, new Uint8Array(8)));
+    await card.inject(icmpEchoFrame(toUs, 1, 1, new Uint8Array(8)));
     expect(card.sent).toHaveLength(0);
     expect(seen).toHaveLength(1);
     expect(net.stats().total.dpfClaimed).toBe(1);
     net.setRxHook(undefined);
-    card.inject(icmpEchoFrame(toUs, 1, 2, new Uint8Array(8)));
+    await card.inject(icmpEchoFrame(toUs, 1, 2, new Uint8Array(8)));
     expect(card.sent).toHaveLength(1);
   });
 
-  it('a hook that throws costs one frame (counted), never the daemon', () => {
+  it('a hook that throws costs one frame (counted), never the daemon', async () => {
     net.setRxHook(() => {
       throw new Error('bug');
     });
-    expect(() => card.inject(icmpEchoFrame(toUs, 1, 1, new Uint8Array(8)))).not.toThrow();
+    await card.inject(icmpEchoFrame(toUs, 1, 1, new Uint8Array(8)));
     expect(net.stats().total.drops.internal_error).toBe(1);
   });
 
-  it('random and mutated frames never throw, and every frame is accounted for exactly once', () => {
+  it('random and mutated frames never throw, and every frame is accounted for exactly once', async () => {
     const seeds = [
       icmpEchoFrame(toUs, 1, 1, new Uint8Array(16)),
       tcpFrame(toUs, { srcPort: 1234, dstPort: 80, control: 'syn' }),
@@ -253,7 +239,7 @@ describe('kernel conventional network path (over a recording card)', () => {
     let n = 0;
     fc.assert(
       fc.property(fc.oneof(mutated, random), (frame) => {
-        card.inject(frame);
+        net.netif_rx(net.ifaces[0] as NetIface, frame);
         n++;
         const { rx, accounted } = accounting(net);
         return rx === accounted;
@@ -263,10 +249,10 @@ describe('kernel conventional network path (over a recording card)', () => {
     expect(net.stats().total.rxFrames).toBe(n);
   });
 
-  it('replies are built in the card buffer: the source address of every reply is ours', () => {
+  it('replies are built in the card buffer: the source address of every reply is ours', async () => {
     card.sent.length = 0;
     const addrs: Ipv4Addr[] = [];
-    for (let i = 0; i < 3; i++) card.inject(icmpEchoFrame(toUs, i, i, new Uint8Array(i * 100)));
+    for (let i = 0; i < 3; i++) await card.inject(icmpEchoFrame(toUs, i, i, new Uint8Array(i * 100)));
     for (const f of card.sent) addrs.push(parseIp(f).repr.srcAddr);
     expect(addrs).toEqual([OUR_IP, OUR_IP, OUR_IP]);
   });

@@ -1,0 +1,145 @@
+/**
+ * The machine: boots everything a configuration describes, in dependency order, and takes it
+ * down in reverse. `src/main.ts` runs it as the daemon; tests boot it in-process on the memory
+ * backend.
+ *
+ *   config → cards (TAP or memory) → kernel (network path) → admin API
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildAdmin, listenAdmin } from './admin/index.js';
+import type { CoreView, NicInfo } from './admin/routes/core.js';
+import type { Config, NicConfig } from './config/schema.js';
+import { DaemonError } from './errors.js';
+import { NetStack } from './kernel/net/index.js';
+import { openNic, type NetDevice } from './nic/index.js';
+import { systemClock, type Clock } from './util/clock.js';
+import type { Logger } from './util/log.js';
+import { packageRoot } from './util/package-root.js';
+import { parseIpv4, parseIpv4Cidr } from './wire/index.js';
+
+export interface Machine {
+  readonly config: Config;
+  readonly nics: readonly NetDevice[];
+  readonly net: NetStack;
+  /** The admin app, when enabled. */
+  readonly admin: FastifyInstance | undefined;
+  /** Where the admin API listens (`http://127.0.0.1:8080`), when enabled. */
+  readonly adminUrl: string | undefined;
+  /** Stop everything in reverse boot order; idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface BootOptions {
+  log: Logger;
+  clock?: Clock;
+}
+
+const VERSION = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+function macText(mac: Uint8Array): string {
+  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The machine's addresses on a card, parsed from its (schema-validated) configuration. */
+function cardAddresses(nic: NicConfig): { ip: number; prefixLen: number } {
+  const ip = parseIpv4(nic.machineAddress);
+  const host = parseIpv4Cidr(nic.hostAddress);
+  if (ip === undefined || host === undefined) {
+    throw new DaemonError('CONFIG_ERR_INVALID', `nic ${nic.name}: bad address ${nic.machineAddress} / ${nic.hostAddress}`);
+  }
+  return { ip, prefixLen: host.prefixLen };
+}
+
+/** Boot the machine. On failure everything already started is stopped again before the error propagates. */
+export async function bootMachine(config: Config, opts: BootOptions): Promise<Machine> {
+  const log = opts.log;
+  const clock = opts.clock ?? systemClock;
+  const startedAtMs = clock.nowMs();
+  const nics: NetDevice[] = [];
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        log.error({ err }, 'shutdown step failed');
+      }
+    }
+  };
+
+  try {
+    for (const nic of config.nics) {
+      const dev = await openNic(nic, { backend: config.nicBackend, log: log.child({ component: 'nic', nic: nic.name }) });
+      nics.push(dev);
+      stops.push(() => dev.close());
+    }
+
+    const net = new NetStack({
+      cards: config.nics.map((nic, i) => ({ dev: nics[i] as NetDevice, ...cardAddresses(nic) })),
+      arpCacheTtlMs: config.kernel.arpCacheTtlMs,
+      arpCacheMaxEntries: config.kernel.arpCacheMaxEntries,
+      icmpErrorsPerSecond: config.kernel.icmpErrorsPerSecond,
+      icmpErrorBurst: config.kernel.icmpErrorBurst,
+      clock,
+      log: log.child({ component: 'net' }),
+    });
+    net.start();
+
+    const view: CoreView = {
+      version: VERSION,
+      uptimeMs: () => clock.nowMs() - startedAtMs,
+      nics: () =>
+        config.nics.map(
+          (nic, i): NicInfo => {
+            const dev = nics[i] as NetDevice;
+            return {
+              name: dev.name,
+              kind: dev.kind,
+              mac: macText(dev.mac),
+              mtuBytes: dev.mtuBytes,
+              hostAddress: nic.hostAddress,
+              machineAddress: nic.machineAddress,
+              counters: dev.counters(),
+            };
+          },
+        ),
+      arp: () => net.arpTable(),
+      kernelStats: () => net.stats(),
+    };
+
+    let admin: FastifyInstance | undefined;
+    let adminUrl: string | undefined;
+    if (config.admin.enabled) {
+      const app = await buildAdmin({ view, log: log.child({ component: 'admin' }) });
+      admin = app;
+      const listener = await listenAdmin(app, config.admin);
+      stops.push(() => listener.close());
+      adminUrl = listener.url;
+    }
+
+    log.info(
+      {
+        cards: config.nics.map((n) => `${n.name} ${n.machineAddress} (host ${n.hostAddress})`),
+        admin: adminUrl,
+        adminSocket: config.admin.socketPath,
+        backend: config.nicBackend,
+      },
+      'exolinuxd ready',
+    );
+
+    let stopped: Promise<void> | undefined;
+    return {
+      config,
+      nics,
+      net,
+      admin,
+      adminUrl,
+      stop: () => (stopped ??= stopAll()),
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
