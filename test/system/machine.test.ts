@@ -155,10 +155,7 @@ print('sent')
 
   it('a second daemon on the same cards fails with a clear error, not a crash', async () => {
     const main = `${process.cwd()}/dist/src/main.js`;
-    const r = await m.exec(process.execPath, [main], {
-      timeoutMs: 20_000,
-      input: '',
-    });
+    const r = await m.exec(process.execPath, [main], { timeoutMs: 20_000 });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/NIC_ERR_TAP_BUSY/);
     // The first daemon is unharmed.
