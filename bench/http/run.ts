@@ -1,0 +1,367 @@
+/**
+ * bench/http — Cheetah against kernel-stack servers, same client, same run (issue #5;
+ * method: ../shared/BENCHMARKING.md).
+ *
+ *   node dist/bench/http/run.js [--servers cheetah,nginx,node] [--sizes 0b,1k,10k,100k,1m]
+ *        [--modes keepalive,close] [--rounds 5] [--duration-s 10] [--connections 30] [--out DIR]
+ *
+ * Topology, all in namespaces the benchmark makes and removes:
+ *   client ns: wrk (three instances, one per card/link, connections split between them), and
+ *              exolinuxd with its three TAP cards (Cheetah on 198.18.<n>.2:80);
+ *   server ns: nginx (1 worker, sendfile) and node:http, reached from the client ns over three
+ *              veth pairs 198.19.<n>.1 ⇄ 198.19.<n>.2.
+ * Contenders run interleaved (A B C, then B C A …) for every size and mode. Reported per run:
+ * requests/s, MB/s, latency p50/p99, errors, whole-machine CPU jiffies per request, and frames per
+ * request (card counters for Cheetah, veth counters for the others). Output: JSON with every raw
+ * run plus a markdown table of medians and ratios to the first baseline.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deleteNetns, ensureNetns, execInNetns, ip, spawnInNetns } from '../../src/netns.js';
+import { packageRoot } from '../../src/util/package-root.js';
+import { cpuJiffies, machineInfo, markdownTable, median } from '../lib/stats.js';
+
+const SIZE_PATHS: Record<string, string> = {
+  '0b': '/files/0b.bin',
+  '1k': '/files/1k.bin',
+  '10k': '/files/10k.bin',
+  '100k': '/files/100k.bin',
+  '1m': '/files/1m.bin',
+};
+
+interface WrkResult {
+  requests: number;
+  bytes: number;
+  durationUs: number;
+  errors: { connect: number; read: number; write: number; status: number; timeout: number };
+  latencyUs: { p50: number; p90: number; p99: number; max: number; mean: number };
+}
+
+interface Run {
+  server: string;
+  size: string;
+  mode: 'keepalive' | 'close';
+  round: number;
+  requests: number;
+  reqPerSec: number;
+  mbPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  errors: number;
+  non2xx: number;
+  cpuJiffiesPerKReq: number;
+  framesPerReq: number;
+}
+
+/** A server under test: where wrk points, and how many frames crossed its links so far. */
+interface Contender {
+  name: string;
+  targets: readonly string[];
+  frames(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+const { values: opt } = parseArgs({
+  options: {
+    servers: { type: 'string', default: 'cheetah,nginx,node' },
+    sizes: { type: 'string', default: '0b,1k,10k,100k,1m' },
+    modes: { type: 'string', default: 'keepalive,close' },
+    rounds: { type: 'string', default: '5' },
+    'duration-s': { type: 'string', default: '10' },
+    connections: { type: 'string', default: '30' },
+    docroot: { type: 'string', default: join(packageRoot(), 'site', 'www') },
+    out: { type: 'string', default: join(packageRoot(), 'bench', 'results') },
+  },
+});
+
+const tag = `${process.pid}`;
+const CLIENT_NS = `exob-http-c-${tag}`;
+const SERVER_NS = `exob-http-s-${tag}`;
+const LINKS = [0, 1, 2];
+const work = mkdtempSync(join(tmpdir(), 'exob-http-'));
+const children: ChildProcess[] = [];
+
+async function cleanup(): Promise<void> {
+  for (const c of children) c.kill('SIGKILL');
+  await deleteNetns(CLIENT_NS).catch(() => {});
+  await deleteNetns(SERVER_NS).catch(() => {});
+  rmSync(work, { recursive: true, force: true });
+}
+
+async function sysfsCounter(ns: string, dev: string, name: string): Promise<number> {
+  const r = await execInNetns(ns, 'cat', [`/sys/class/net/${dev}/statistics/${name}`]);
+  return Number(r.stdout.trim());
+}
+
+async function setupLinks(): Promise<void> {
+  await ensureNetns(CLIENT_NS);
+  await ensureNetns(SERVER_NS);
+  for (const n of LINKS) {
+    await ip(['-n', CLIENT_NS, 'link', 'add', `vc${n}`, 'type', 'veth', 'peer', 'name', `vs${n}`, 'netns', SERVER_NS]);
+    await ip(['-n', CLIENT_NS, 'addr', 'add', `198.19.${n}.1/24`, 'dev', `vc${n}`]);
+    await ip(['-n', SERVER_NS, 'addr', 'add', `198.19.${n}.2/24`, 'dev', `vs${n}`]);
+    await ip(['-n', CLIENT_NS, 'link', 'set', `vc${n}`, 'up']);
+    await ip(['-n', SERVER_NS, 'link', 'set', `vs${n}`, 'up']);
+  }
+}
+
+function waitForLine(child: ChildProcess, needle: string, timeoutMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(() => reject(new Error(`no "${needle}" within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const onData = (d: Buffer) => {
+      seen += d.toString();
+      if (seen.includes(needle)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  });
+}
+
+async function vethFrames(): Promise<number> {
+  let n = 0;
+  for (const l of LINKS) n += (await sysfsCounter(SERVER_NS, `vs${l}`, 'rx_packets')) + (await sysfsCounter(SERVER_NS, `vs${l}`, 'tx_packets'));
+  return n;
+}
+
+async function startNginx(docroot: string): Promise<Contender> {
+  const dir = join(work, 'nginx');
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+worker_processes 1;
+user root;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  keepalive_timeout 65;
+  default_type application/octet-stream;
+  client_body_temp_path ${dir}/body; proxy_temp_path ${dir}/proxy; fastcgi_temp_path ${dir}/fcgi;
+  uwsgi_temp_path ${dir}/uwsgi; scgi_temp_path ${dir}/scgi;
+  server { listen 8081 reuseport backlog=4096; root ${docroot}; }
+}
+`,
+  );
+  const child = spawnInNetns(SERVER_NS, 'nginx', ['-c', conf, '-e', `${dir}/error.log`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  await waitForPort(SERVER_NS, 8081);
+  return {
+    name: 'nginx',
+    targets: LINKS.map((n) => `http://198.19.${n}.2:8081`),
+    frames: vethFrames,
+    stop: async () => void child.kill('SIGTERM'),
+  };
+}
+
+async function startNode(docroot: string): Promise<Contender> {
+  const script = join(packageRoot(), 'dist', 'bench', 'http', 'node-server.js');
+  const child = spawnInNetns(SERVER_NS, process.execPath, [script, docroot, '8082'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  await waitForLine(child, 'listening', 10_000);
+  return {
+    name: 'node',
+    targets: LINKS.map((n) => `http://198.19.${n}.2:8082`),
+    frames: vethFrames,
+    stop: async () => void child.kill('SIGTERM'),
+  };
+}
+
+function adminGet<T>(socketPath: string, path: string): Promise<T> {
+  return new Promise((resolve, reject) => {
+    request({ socketPath, path, headers: { host: 'localhost' } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d: string) => (text += d));
+      res.on('end', () => resolve(JSON.parse(text) as T));
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+async function startCheetah(docroot: string): Promise<Contender> {
+  const socketPath = join(work, 'admin.sock');
+  const config = join(work, 'exolinux.json');
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath }, cheetah: { docroot } }));
+  const main = join(packageRoot(), 'dist', 'src', 'main.js');
+  const child = spawnInNetns(CLIENT_NS, process.execPath, [main, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  for (let i = 0; ; i++) {
+    try {
+      await adminGet(socketPath, '/health');
+      break;
+    } catch {
+      if (i > 200) throw new Error('exolinuxd did not start');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    name: 'cheetah',
+    targets: LINKS.map((n) => `http://198.18.${n}.2:80`),
+    async frames() {
+      const nics = await adminGet<Array<{ counters: { rxFrames: number; txFrames: number } }>>(socketPath, '/v1/nics');
+      return nics.reduce((a, n) => a + n.counters.rxFrames + n.counters.txFrames, 0);
+    },
+    stop: async () => void child.kill('SIGTERM'),
+  };
+}
+
+async function waitForPort(ns: string, port: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const r = await execInNetns(ns, 'ss', ['-Htln', `sport = :${port}`]);
+    if (r.stdout.trim() !== '') return;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`nothing listens on port ${port} in ${ns}`);
+}
+
+async function wrk(url: string, connections: number, durationS: number, close: boolean): Promise<WrkResult> {
+  const lua = join(packageRoot(), 'bench', 'http', 'report.lua');
+  const args = ['-t1', `-c${connections}`, `-d${durationS}s`, '--timeout', '8s', '-s', lua];
+  if (close) args.push('-H', 'Connection: close');
+  args.push(url);
+  const r = await execInNetns(CLIENT_NS, 'wrk', args, { timeoutMs: (durationS + 30) * 1000 });
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{"requests"'));
+  if (line === undefined) throw new Error(`wrk ${url}: no report\n${r.stdout}\n${r.stderr}`);
+  const non2xx = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout);
+  const res = JSON.parse(line) as WrkResult;
+  // wrk counts non-2xx in errors.status; keep both visible.
+  if (non2xx !== null) res.errors.status = Math.max(res.errors.status, Number(non2xx[1]));
+  return res;
+}
+
+async function measure(c: Contender, size: string, mode: Run['mode'], round: number, connections: number, durationS: number): Promise<Run> {
+  const path = SIZE_PATHS[size];
+  if (path === undefined) throw new Error(`unknown size ${size}`);
+  const per = c.targets.map((_, i) => Math.floor(connections / c.targets.length) + (i < connections % c.targets.length ? 1 : 0));
+  const framesBefore = await c.frames();
+  const cpuBefore = cpuJiffies();
+  const results = await Promise.all(c.targets.map((t, i) => wrk(`${t}${path}`, per[i] as number, durationS, mode === 'close')));
+  const cpuAfter = cpuJiffies();
+  const framesAfter = await c.frames();
+  const requests = results.reduce((a, r) => a + r.requests, 0);
+  const bytes = results.reduce((a, r) => a + r.bytes, 0);
+  const seconds = Math.max(...results.map((r) => r.durationUs)) / 1e6;
+  return {
+    server: c.name,
+    size,
+    mode,
+    round,
+    requests,
+    reqPerSec: requests / seconds,
+    mbPerSec: bytes / seconds / 1e6,
+    p50Ms: Math.max(...results.map((r) => r.latencyUs.p50)) / 1000,
+    p99Ms: Math.max(...results.map((r) => r.latencyUs.p99)) / 1000,
+    errors: results.reduce((a, r) => a + r.errors.connect + r.errors.read + r.errors.write + r.errors.timeout, 0),
+    non2xx: results.reduce((a, r) => a + r.errors.status, 0),
+    cpuJiffiesPerKReq: requests > 0 ? ((cpuAfter.busy - cpuBefore.busy) / requests) * 1000 : Number.NaN,
+    framesPerReq: requests > 0 ? (framesAfter - framesBefore) / requests : Number.NaN,
+  };
+}
+
+async function main(): Promise<void> {
+  const servers = (opt.servers as string).split(',');
+  const sizes = (opt.sizes as string).split(',');
+  const modes = (opt.modes as string).split(',') as Array<Run['mode']>;
+  const rounds = Number(opt.rounds);
+  const durationS = Number(opt['duration-s']);
+  const connections = Number(opt.connections);
+  const docroot = opt.docroot as string;
+  await setupLinks();
+  const contenders: Contender[] = [];
+  for (const s of servers) {
+    if (s === 'nginx') contenders.push(await startNginx(docroot));
+    else if (s === 'node') contenders.push(await startNode(docroot));
+    else if (s === 'cheetah') contenders.push(await startCheetah(docroot));
+    else throw new Error(`unknown server ${s}`);
+  }
+  const runs: Run[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const size of sizes) {
+      for (const mode of modes) {
+        // Rotate the order each round so no contender always runs first (warm caches, thermal state).
+        for (let k = 0; k < contenders.length; k++) {
+          const c = contenders[(k + round) % contenders.length] as Contender;
+          const run = await measure(c, size, mode, round, connections, durationS);
+          runs.push(run);
+          process.stderr.write(
+            `round ${round} ${size} ${mode} ${c.name}: ${run.reqPerSec.toFixed(0)} req/s, ${run.mbPerSec.toFixed(1)} MB/s, p99 ${run.p99Ms.toFixed(2)} ms, errors ${run.errors}, non2xx ${run.non2xx}\n`,
+          );
+        }
+      }
+    }
+  }
+  for (const c of contenders) await c.stop();
+  report(runs, contenders.map((c) => c.name), { sizes, modes, rounds, durationS, connections, docroot });
+}
+
+function report(runs: Run[], names: string[], params: object): void {
+  const base = names.find((n) => n !== 'cheetah') ?? names[0] as string;
+  const rows: Array<Array<string | number>> = [];
+  const groups = new Map<string, Run[]>();
+  for (const r of runs) {
+    const k = `${r.size}|${r.mode}|${r.server}`;
+    groups.set(k, [...(groups.get(k) ?? []), r]);
+  }
+  const sizes = [...new Set(runs.map((r) => r.size))];
+  const modes = [...new Set(runs.map((r) => r.mode))];
+  for (const size of sizes) {
+    for (const mode of modes) {
+      for (const name of names) {
+        const g = groups.get(`${size}|${mode}|${name}`) ?? [];
+        const baseRuns = groups.get(`${size}|${mode}|${base}`) ?? [];
+        const ratios = g.map((r) => r.reqPerSec / (baseRuns.find((b) => b.round === r.round)?.reqPerSec ?? Number.NaN));
+        rows.push([
+          size,
+          mode,
+          name,
+          median(g.map((r) => r.reqPerSec)),
+          median(ratios),
+          median(g.map((r) => r.mbPerSec)),
+          median(g.map((r) => r.p50Ms)),
+          median(g.map((r) => r.p99Ms)),
+          median(g.map((r) => r.cpuJiffiesPerKReq)),
+          median(g.map((r) => r.framesPerReq)),
+          g.reduce((a, r) => a + r.errors + r.non2xx, 0),
+        ]);
+      }
+    }
+  }
+  const machine = machineInfo();
+  const md = [
+    `# bench/http — ${machine.date}`,
+    '',
+    `Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, commit ${machine.commit}.`,
+    `Parameters: ${JSON.stringify(params)}. Medians over rounds; ratio = per-round req/s ÷ ${base} req/s, median.`,
+    '',
+    markdownTable(['size', 'mode', 'server', 'req/s', `× ${base}`, 'MB/s', 'p50 ms', 'p99 ms', 'CPU jiffies/1k req', 'frames/req', 'errors'], rows),
+    '',
+  ].join('\n');
+  mkdirSync(opt.out as string, { recursive: true });
+  const stamp = (machine.date as string).replace(/[:.]/g, '-');
+  writeFileSync(join(opt.out as string, `http-${stamp}.json`), JSON.stringify({ machine, params, runs }, null, 2));
+  writeFileSync(join(opt.out as string, `http-${stamp}.md`), md);
+  process.stdout.write(md);
+}
+
+process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
+main()
+  .catch((err: unknown) => {
+    process.stderr.write(`${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => cleanup());
+
