@@ -111,9 +111,12 @@ describe('HTTP/0.9 (RFC 1945 §4.1)', () => {
     expect(evs[0]).toMatchObject({ kind: 'request', request: { version: '0.9', target: '/index.html', keepAlive: false } });
   });
 
-  it('refused when disabled, and for any method but GET', () => {
+  it('refused when disabled, for any method but GET, and after a 1.x request on the connection', () => {
     expect(errorOf('GET /\r\n', { allowHttp09: false })).toEqual({ status: 400, reason: 'http09-refused' });
     expect(errorOf('HEAD /\r\n')).toEqual({ status: 400, reason: 'http09-refused' });
+    const evs = parse(GET + 'GET /\r\n');
+    expect(evs.map((e) => e.kind)).toEqual(['request', 'error']);
+    expect(evs[1]).toMatchObject({ error: { status: 400, reason: 'http09-refused' } });
   });
 });
 
@@ -303,7 +306,7 @@ describe('properties', () => {
     body: fc.option(fc.tuple(fc.constantFrom('length', 'chunked'), fc.stringMatching(/^[a-z\r\n]{1,30}$/))),
     lf: fc.boolean(),
   });
-  const serialize = (r: fc.RecordValue<typeof request extends fc.Arbitrary<infer T> ? T : never>): string => {
+  const serialize = (r: typeof request extends fc.Arbitrary<infer T> ? T : never): string => {
     const eol = r.lf ? '\n' : '\r\n';
     let s = `${r.method} ${r.path} HTTP/${r.version}${eol}Host: h${eol}`;
     for (const [n, v] of r.headers) s += `${n}: ${v.trim()}${eol}`;

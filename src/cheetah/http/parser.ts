@@ -120,6 +120,7 @@ export class RequestParser {
   #range: string | undefined;
   #ifRange: string | undefined;
   #requestLineBytes = 0;
+  #requestsEmitted = 0;
   #bodyLeft = 0;
   #bodyBytes = 0;
   #trailerBytes = 0;
@@ -160,8 +161,10 @@ export class RequestParser {
       this.#end -= this.#start;
       this.#start = 0;
     }
-    if (this.#end === this.#buf.length && this.#buf.length < this.#maxBufferBytes) {
-      // A line longer than the buffer: grow (limits are checked in next()).
+    if (this.#end === this.#buf.length && this.#scan >= this.#end && this.#buf.length < this.#maxBufferBytes) {
+      // Every buffered byte was scanned and no line ended: the line is longer than the buffer,
+      // so grow (limits are checked in next()). Unscanned bytes (pipelined requests waiting
+      // for the connection to take them) never make the buffer grow: that is back-pressure.
       const bigger = new Uint8Array(Math.min(this.#maxBufferBytes, this.#buf.length * 2));
       bigger.set(this.#buf.subarray(0, this.#end));
       this.#buf = bigger;
@@ -292,8 +295,10 @@ export class RequestParser {
     for (let i = sp1 + 1; i < targetEnd; i++) if (!isTargetByte(buf[i]!)) return this.#fail(400, 'bad-target');
     this.#target = latin1(buf, sp1 + 1, targetEnd);
     if (sp2 < 0) {
-      // RFC 1945 §4.1: Simple-Request = "GET" SP Request-URI CRLF, no header section.
-      if (!this.#o.allowHttp09 || this.#method !== 'GET') return this.#fail(400, 'http09-refused');
+      // RFC 1945 §4.1: Simple-Request = "GET" SP Request-URI CRLF, no header section. An
+      // HTTP/0.9 client sends one request per connection, so after a 1.x request such a line
+      // is garbage, not 0.9.
+      if (!this.#o.allowHttp09 || this.#method !== 'GET' || this.#requestsEmitted > 0) return this.#fail(400, 'http09-refused');
       this.#version = '0.9';
       return this.#emit(false);
     }
@@ -517,6 +522,7 @@ export class RequestParser {
       bodyUnread,
     };
     this.#phase = bodyUnread || version === '0.9' ? 'dead' : 'line';
+    this.#requestsEmitted++;
     this.#emptyLinesSkipped = 0;
     this.#resetRequest();
     return { kind: 'request', request };
