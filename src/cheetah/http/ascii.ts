@@ -72,7 +72,12 @@ export function allTchar(buf: Uint8Array, start: number, end: number): boolean {
 /** The bytes `buf[start, end)` as a Latin-1 string (one char per byte). */
 export function latin1(buf: Uint8Array, start: number, end: number): string {
   let s = '';
-  // Chunks keep the argument list of fromCharCode small; values are short anyway.
+  if (end - start <= 64) {
+    // Field values are short: a plain loop beats apply() over a subarray (no view allocated).
+    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
+    return s;
+  }
+  // Chunks keep the argument list of fromCharCode small.
   for (let i = start; i < end; i += 1024) {
     s += String.fromCharCode.apply(null, buf.subarray(i, Math.min(end, i + 1024)) as unknown as number[]);
   }

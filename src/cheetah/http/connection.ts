@@ -133,7 +133,7 @@ export class HttpConnection {
     const stats = this.#engine.stats;
     if (this.#requestStartMs !== undefined && this.#parser.inRequest) {
       stats.headerTimeouts++;
-      this.#deliver(this.#engine.timeout(undefined));
+      this.#deliver(this.#engine.timeout(undefined), this.#engine.clock());
     } else {
       stats.idleTimeouts++;
       this.#state = 'closing';
@@ -155,9 +155,9 @@ export class HttpConnection {
     for (;;) {
       while (!this.#busy && this.#queue.length > 0 && this.#state === 'open') {
         const ev = this.#queue.shift()!;
-        const r = ev.kind === 'request' ? this.#engine.respond(ev.request) : this.#engine.parseError(ev.error);
+        const r = ev.kind === 'request' ? this.#engine.respond(ev.request, now) : this.#engine.parseError(ev.error);
         if (r instanceof HttpResponse) {
-          this.#deliver(r);
+          this.#deliver(r, now);
         } else {
           this.#busy = true;
           // The engine's promise does not reject; if a bug made it, the client still gets a 500.
@@ -185,16 +185,17 @@ export class HttpConnection {
       res.release();
       return;
     }
-    this.#deliver(res);
-    this.#pump(this.#engine.clock());
+    const now = this.#engine.clock();
+    this.#deliver(res, now);
+    this.#pump(now);
     if (this.#blocked && this.#state === 'open' && this.#queue.length < this.#engine.options.maxPipelinedRequests) {
       this.#blocked = false;
       this.#sink.resume();
     }
   }
 
-  #deliver(res: HttpResponse): void {
-    this.#lastResponseAtMs = this.#engine.clock();
+  #deliver(res: HttpResponse, now: number): void {
+    this.#lastResponseAtMs = now;
     if (res.close) {
       this.#state = 'closing';
       this.#queue.length = 0;

@@ -40,21 +40,22 @@ export class HttpResponse {
   readonly #cache: DocumentCache | undefined;
   #released = false;
 
-  constructor(status: HttpStatus, header: Uint8Array, body: Uint8Array, close: boolean, pin?: { entry: CacheEntry; cache: DocumentCache }) {
+  /** `entry` and `cache`: the cached document `body` views, pinned until `release()`. */
+  constructor(status: HttpStatus, header: Uint8Array, body: Uint8Array, close: boolean, entry?: CacheEntry, cache?: DocumentCache) {
     this.status = status;
     this.header = header;
     this.body = body;
     this.close = close;
-    this.#entry = pin?.entry;
-    this.#cache = pin?.cache;
-    pin?.cache.pin(pin.entry);
+    this.#entry = entry;
+    this.#cache = cache;
+    if (entry !== undefined) cache?.pin(entry);
   }
 
   /** TCP no longer needs the bytes (all acknowledged, or the connection is gone). Idempotent. */
   release(): void {
     if (this.#released) return;
     this.#released = true;
-    if (this.#entry !== undefined) this.#cache!.unpin(this.#entry);
+    if (this.#entry !== undefined) this.#cache?.unpin(this.#entry);
   }
 }
 
@@ -94,6 +95,18 @@ function modeFor(version: HttpRequest['version'] | undefined, close: boolean): C
   return version === '1.0' ? 'keep-alive' : 'persist';
 }
 
+/** Fields of a document's 200 or 304 head. RFC 9110 §15.4.5: a 304 repeats the ETag; other metadata is left out. */
+function docFields(e: CacheEntry, status: 200 | 304): HeadField[] {
+  if (status === 304) return [['ETag', e.etag]];
+  return [
+    ['Content-Type', e.contentType],
+    ['Content-Length', `${e.bytes.length}`],
+    ['Last-Modified', formatHttpDate(e.lastModifiedSeconds)],
+    ['ETag', e.etag],
+    ['Accept-Ranges', 'bytes'],
+  ];
+}
+
 /** Options of an engine. */
 export interface HttpEngineInit {
   source: DocumentSource;
@@ -123,7 +136,7 @@ export class HttpEngine {
    * The response to a parsed request: synchronous on a cache hit or an error, a promise when
    * the document must come from the source. The promise never rejects.
    */
-  respond(req: HttpRequest): HttpResponse | Promise<HttpResponse> {
+  respond(req: HttpRequest, now: number = this.clock()): HttpResponse | Promise<HttpResponse> {
     const s = this.stats;
     s.requests++;
     s.bodyBytesDiscarded += req.bodyBytes;
@@ -147,7 +160,6 @@ export class HttpEngine {
       return this.error(400, req.version, head, !req.keepAlive);
     }
     const key = documentKey(target);
-    const now = this.clock();
     const hit = this.cache.lookup(key, now);
     if (hit !== undefined) return this.#fromEntry(req, target, hit, now);
     return this.cache.fetch(key, now).then(
@@ -230,14 +242,13 @@ export class HttpEngine {
         break;
     }
     if (e.released) return this.error(500, req.version, head, close);
-    const pin = { entry: e, cache: this.cache };
-    if (req.version === '0.9') return this.#count(new HttpResponse(200, EMPTY, e.bytes, true, pin));
+    if (req.version === '0.9') return this.#count(new HttpResponse(200, EMPTY, e.bytes, true, e, this.cache));
     const nowSeconds = Math.floor(now / 1000);
     // RFC 9110 §13.2.1: preconditions apply because the unconditional answer would be 200.
     const pre = evaluatePreconditions(req, e, nowSeconds);
     const mode = modeFor(req.version, close);
     if (pre === 'precondition-failed') return this.error(412, req.version, head, close);
-    if (pre === 'not-modified') return this.#count(new HttpResponse(304, this.#docHead(e, 304, mode, now), EMPTY, close, pin));
+    if (pre === 'not-modified') return this.#count(new HttpResponse(304, this.#docHead(e, 304, mode, now), EMPTY, close, e, this.cache));
     // RFC 9110 §14.2: Range applies to GET only; §13.2.2 step 5: If-Range decides whether it does.
     if (req.range !== undefined && !head && (req.ifRange === undefined || ifRangeHolds(req.ifRange, e, nowSeconds))) {
       const r = evaluateRange(req.range, e.bytes.length);
@@ -257,30 +268,23 @@ export class HttpEngine {
         ];
         const header = encodeHead(206, this.options.serverName, fields, mode, this.dates.at(now)).bytes;
         this.stats.builtHeaders++;
-        return this.#count(new HttpResponse(206, header, e.bytes.subarray(r.first, r.last + 1), close, pin));
+        return this.#count(new HttpResponse(206, header, e.bytes.subarray(r.first, r.last + 1), close, e, this.cache));
       }
     }
-    return this.#count(new HttpResponse(200, this.#docHead(e, 200, mode, now), head ? EMPTY : e.bytes, close, pin));
+    return this.#count(new HttpResponse(200, this.#docHead(e, 200, mode, now), head ? EMPTY : e.bytes, close, e, this.cache));
   }
 
   /** The precomputed 200 or 304 head of a document for a connection mode (made on first use). */
   #docHead(e: CacheEntry, status: 200 | 304, mode: ConnectionMode, now: number): Uint8Array {
+    if (!this.options.precomputeHeaders) {
+      this.stats.builtHeaders++;
+      return encodeHead(status, this.options.serverName, docFields(e, status), mode, this.dates.at(now)).bytes;
+    }
     const i = connectionModeIndex(mode) + (status === 304 ? 3 : 0);
     let t = e.heads[i];
     if (t === undefined) {
-      // RFC 9110 §15.4.5: a 304 repeats the ETag; other metadata is left out.
-      const fields: HeadField[] =
-        status === 200
-          ? [
-              ['Content-Type', e.contentType],
-              ['Content-Length', `${e.bytes.length}`],
-              ['Last-Modified', formatHttpDate(e.lastModifiedSeconds)],
-              ['ETag', e.etag],
-              ['Accept-Ranges', 'bytes'],
-            ]
-          : [['ETag', e.etag]];
       const date = this.dates.at(now);
-      t = e.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, fields, mode, date), date);
+      t = e.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, docFields(e, status), mode, date), date);
     }
     this.stats.precomputedHeaders++;
     return t.at(this.dates, now);

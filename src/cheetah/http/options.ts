@@ -43,6 +43,12 @@ export interface HttpOptions {
   serverName: string;
   /** Answer an HTTP/0.9 simple GET (RFC 1945 §4.1) with a bare body, as Cheetah did; false → 400. Default true. */
   allowHttp09: boolean;
+  /**
+   * Cheetah's precomputed response headers (facts §3.2 item 2): build each document's head
+   * once and only refresh its Date. False builds every head per response — for measuring the
+   * specialization, like Cheetah's compile-time flags. Default true.
+   */
+  precomputeHeaders: boolean;
 }
 
 /** The defaults of every `HttpOptions` field. */
@@ -60,6 +66,7 @@ export const DEFAULT_HTTP_OPTIONS: Readonly<HttpOptions> = Object.freeze({
   revalidateAfterMs: 2000,
   serverName: 'Cheetah/ExoLinux',
   allowHttp09: true,
+  precomputeHeaders: true,
 });
 
 /** Fills unset fields with defaults and checks ranges; throws RangeError on a programmer error (bad option). */

@@ -121,6 +121,9 @@ export class RequestParser {
   #ifRange: string | undefined;
   #requestLineBytes = 0;
   #requestsEmitted = 0;
+  /** The line being handled, without its line end (for naming a bare CR after a failure). */
+  #lineStart = 0;
+  #lineEnd = 0;
   #bodyLeft = 0;
   #bodyBytes = 0;
   #trailerBytes = 0;
@@ -228,9 +231,9 @@ export class RequestParser {
     let lineEnd = lf;
     if (lineEnd > start && buf[lineEnd - 1] === CR) lineEnd--;
     this.#start = this.#scan = lf + 1;
-    // RFC 9112 §2.2: a bare CR (not part of CRLF) is invalid; we reject rather than replace.
-    const cr = buf.indexOf(CR, start);
-    if (cr >= 0 && cr < lineEnd) return this.#fail(400, 'bare-cr');
+    // A bare CR (RFC 9112 §2.2) fails the byte checks of every kind of line; #fail names it.
+    this.#lineStart = start;
+    this.#lineEnd = lineEnd;
     switch (this.#phase) {
       case 'line':
         return this.#requestLine(start, lineEnd, lineBytes);
@@ -266,6 +269,7 @@ export class RequestParser {
 
   /** The error for a line over `#lineLimitBytes()`: 414 (RFC 9112 §3), 431 (RFC 6585 §5) or a bad chunk. */
   #lineTooLong(): ParseEvent {
+    this.#lineEnd = this.#lineStart;
     if (this.#phase === 'line') return this.#fail(414, 'request-line-too-long');
     if (this.#phase === 'headers') return this.#fail(431, 'header-section-too-large');
     return this.#fail(400, 'bad-chunk');
@@ -529,6 +533,12 @@ export class RequestParser {
   }
 
   #fail(status: HttpParseError['status'], reason: ParseErrorReason): ParseEvent {
+    // RFC 9112 §2.2: a bare CR (not part of CRLF) is invalid; we reject rather than replace.
+    // Checked only once a line failed, so good lines are scanned once.
+    if (status === 400) {
+      const cr = this.#buf.indexOf(CR, this.#lineStart);
+      if (cr >= 0 && cr < this.#lineEnd) reason = 'bare-cr';
+    }
     const error: HttpParseError = {
       status,
       reason,
