@@ -1,6 +1,11 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { etagListMatches, evaluatePreconditions, ifRangeHolds, makeEtag, type ConditionalFields } from './conditional.js';
 import { formatHttpDate } from './http-date.js';
+
+const seed = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
+const fcOpts = { seed, numRuns: 300 };
+console.log(`conditional.test fast-check seed=${seed} (SEED=${seed} reproduces)`);
 
 const LM = 1_600_000_000;
 const NOW = LM + 3600;
@@ -77,5 +82,30 @@ describe('If-Range (RFC 9110 §13.1.5)', () => {
   it('a Last-Modified within the current second is weak (§8.8.2.2): a date If-Range fails', () => {
     expect(ifRangeHolds(at(LM), V, LM)).toBe(false);
     expect(ifRangeHolds(at(LM), V, LM + 1)).toBe(true);
+  });
+});
+
+describe('properties', () => {
+  it('If-Modified-Since alone: 304 exactly when Last-Modified ≤ the date (RFC 9110 §13.1.3)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 * LM }), (t) => {
+        const out = evaluatePreconditions({ ...none, ifModifiedSince: at(t) }, V, NOW);
+        expect(out).toBe(LM <= t ? 'not-modified' : 'proceed');
+      }),
+      fcOpts,
+    );
+  });
+
+  it('If-None-Match list: 304 exactly when some member has the same opaque tag; If-Modified-Since then ignored', () => {
+    const tag = fc.stringMatching(/^[a-z0-9-]{0,8}$/).map((t) => `"${t}"`);
+    const member = fc.oneof(tag, tag.map((t) => `W/${t}`), fc.constant(V.etag), fc.constant(`W/${V.etag}`));
+    fc.assert(
+      fc.property(fc.array(member, { minLength: 1, maxLength: 5 }), fc.constantFrom(', ', ',', ' ,\t'), (members, sep) => {
+        const listed = members.some((m) => m.replace(/^W\//, '') === V.etag);
+        const out = evaluatePreconditions({ ...none, ifNoneMatch: members.join(sep), ifModifiedSince: at(NOW) }, V, NOW);
+        expect(out).toBe(listed ? 'not-modified' : 'proceed');
+      }),
+      fcOpts,
+    );
   });
 });
