@@ -155,7 +155,7 @@ export class HttpConnection {
     for (;;) {
       while (!this.#busy && this.#queue.length > 0 && this.#state === 'open') {
         const ev = this.#queue.shift()!;
-        const r = ev.kind === 'request' ? this.#engine.respond(ev.request, now) : this.#engine.parseError(ev.error);
+        const r = ev.kind === 'request' ? this.#engine.respond(ev, now) : this.#engine.parseError(ev);
         if (r instanceof HttpResponse) {
           this.#deliver(r, now);
         } else {

@@ -38,6 +38,7 @@ function makeEngine(precomputeHeaders: boolean): HttpEngine {
 }
 
 const REQUEST: HttpRequest = {
+  kind: 'request',
   method: 'GET',
   target: '/files/1k.bin',
   version: '1.1',

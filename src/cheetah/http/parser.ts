@@ -36,6 +36,7 @@ export type HttpVersion = '0.9' | '1.0' | '1.1';
 
 /** One parsed request: only the fields the engine acts on are kept. */
 export interface HttpRequest {
+  readonly kind: 'request';
   /** The method token as sent (case-sensitive, RFC 9110 §9.1). */
   readonly method: string;
   /** The request-target as sent (RFC 9112 §3.2); bytes already checked. */
@@ -64,6 +65,7 @@ export interface HttpRequest {
 
 /** A request the parser refused. The stream is out of step after it: the answer closes the connection. */
 export interface HttpParseError {
+  readonly kind: 'error';
   readonly status: 400 | 414 | 431 | 501 | 505;
   readonly reason: ParseErrorReason;
   /** Version of the request line, when it was read far enough to know. */
@@ -72,8 +74,8 @@ export interface HttpParseError {
   readonly head: boolean;
 }
 
-/** What `next()` produces. */
-export type ParseEvent = { readonly kind: 'request'; readonly request: HttpRequest } | { readonly kind: 'error'; readonly error: HttpParseError };
+/** What `next()` produces: a request or a refusal, told apart by `kind`. */
+export type ParseEvent = HttpRequest | HttpParseError;
 
 type Phase = 'line' | 'headers' | 'body' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailer' | 'dead';
 
@@ -510,6 +512,7 @@ export class RequestParser {
       }
     }
     const request: HttpRequest = {
+      kind: 'request',
       method: this.#method,
       target: this.#target,
       version,
@@ -529,7 +532,7 @@ export class RequestParser {
     this.#requestsEmitted++;
     this.#emptyLinesSkipped = 0;
     this.#resetRequest();
-    return { kind: 'request', request };
+    return request;
   }
 
   #fail(status: HttpParseError['status'], reason: ParseErrorReason): ParseEvent {
@@ -540,6 +543,7 @@ export class RequestParser {
       if (cr >= 0 && cr < this.#lineEnd) reason = 'bare-cr';
     }
     const error: HttpParseError = {
+      kind: 'error',
       status,
       reason,
       version: this.#phase === 'line' ? undefined : this.#version,
@@ -547,7 +551,7 @@ export class RequestParser {
     };
     this.#phase = 'dead';
     this.#start = this.#end = this.#scan = 0;
-    return { kind: 'error', error };
+    return error;
   }
 
   #resetRequest(): void {
