@@ -7,10 +7,15 @@
  * RFC 3986 §2 (URI characters).
  */
 
+/** Space (RFC 5234 B.1 SP). */
 export const SP = 0x20;
+/** Horizontal tab (RFC 5234 B.1 HTAB). */
 export const HTAB = 0x09;
+/** Carriage return (RFC 5234 B.1 CR). */
 export const CR = 0x0d;
+/** Line feed (RFC 5234 B.1 LF). */
 export const LF = 0x0a;
+/** ":" between field name and value (RFC 9112 §5.1). */
 export const COLON = 0x3a;
 
 /** Class bits of one byte. */

@@ -352,6 +352,24 @@ describe('connection management (RFC 9112 §9)', () => {
   });
 });
 
+describe('counters', () => {
+  it('count requests by method and status, bytes, parse errors and cache events', async () => {
+    const h = await exchange(get('/style.css') + 'HEAD /style.css HTTP/1.1\r\nHost: h\r\n\r\n' + get('/missing') + 'DELETE / HTTP/1.1\r\nHost: h\r\n\r\n' + get('/a/../../x'));
+    h.conn.receive(bytes('GET / HTTP/1.1\r\nHost : h\r\n\r\n'));
+    const s = h.engine.stats;
+    const rs = h.sink.responses;
+    expect(rs.map((r) => r.status)).toEqual([200, 200, 404, 405, 400, 400]);
+    expect(s.requests).toBe(5);
+    expect(s.requestsByMethod).toEqual({ GET: 3, HEAD: 1, other: 1 });
+    expect(s.responsesByStatus).toMatchObject({ 200: 2, 404: 1, 405: 1, 400: 2 });
+    expect(s.headerBytesSent).toBe(rs.reduce((n, r) => n + r.header.length, 0));
+    expect(s.bodyBytesSent).toBe(rs.reduce((n, r) => n + r.body.length, 0));
+    expect(s.parseErrors).toMatchObject({ 'path-escapes-root': 1, 'space-before-colon': 1 });
+    expect(s.cache).toMatchObject({ misses: 2, hits: 1, loads: 1, entries: 2 });
+    expect(s.connectionsOpened).toBe(1);
+  });
+});
+
 describe('timeouts (RFC 9112 §9.5), on the caller clock', () => {
   it('a request not complete within headerTimeoutMs of its first byte → 408 and close (slowloris)', async () => {
     const h = harness({ headerTimeoutMs: 1000 });

@@ -151,9 +151,10 @@ export class RequestParser {
   }
 
   /**
-   * Copies as many bytes of `chunk[offset…]` as fit into the buffer and returns how many.
-   * Returns 0 only when the buffer holds a full line's worth; `next()` then makes progress.
-   * A dead parser swallows everything (the connection is closing).
+   * Copies as many bytes of `chunk[offset…]` as fit into the buffer and returns how many
+   * (`chunk` is not kept). Returns 0 when the buffer is full: with a line at the longest a limit
+   * allows (`next()` then refuses it), or with input not parsed yet because the caller stopped
+   * calling `next()` (back-pressure). A dead parser swallows everything (the connection is closing).
    */
   write(chunk: Uint8Array, offset = 0): number {
     const avail = chunk.length - offset;
