@@ -77,6 +77,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // Cheetah's HTTP engine; mirrors HttpOptions in src/cheetah/http/options.ts (a test keeps
+    // the defaults in step), mapped onto it by the server glue.
+    cheetahHttp: Type.Object(
+      {
+        maxRequestLineBytes: Type.Integer({ minimum: 16, default: 8192, description: 'longer request-line → 414 (RFC 9112 §3)' }),
+        maxHeaderBytes: Type.Integer({ minimum: 1, default: 16384, description: 'longer header section → 431 (RFC 6585 §5)' }),
+        maxHeaderFields: Type.Integer({ minimum: 1, default: 100, description: 'more field lines → 431' }),
+        maxDiscardBodyBytes: Type.Integer({
+          minimum: 0,
+          default: 65536,
+          description: 'largest request body read and thrown away; bigger → 413 (GET/HEAD) and close',
+        }),
+        maxChunkLineBytes: Type.Integer({ minimum: 1, default: 4096, description: 'longest chunk-size or trailer line' }),
+        headerTimeoutMs: Type.Integer({ minimum: 1, default: 10_000, description: 'a request must be complete this long after its first byte, else 408' }),
+        keepAliveTimeoutMs: Type.Integer({ minimum: 1, default: 15_000, description: 'idle persistent connections close after this' }),
+        maxPipelinedRequests: Type.Integer({ minimum: 1, default: 32, description: 'parsed requests waiting per connection before input is refused' }),
+        cacheBudgetBytes: Type.Integer({ minimum: 1, default: 32 * 1024 * 1024, description: 'byte budget of the document cache' }),
+        maxDocumentBytes: Type.Integer({ minimum: 1, default: 16 * 1024 * 1024, description: 'bigger documents are answered with 500' }),
+        revalidateAfterMs: Type.Integer({ minimum: 0, default: 2000, description: 'cached entries older than this are checked with stat' }),
+        serverName: Type.String({ pattern: '^[!-~]+( [!-~]+)*$', default: 'Cheetah/ExoLinux', description: 'Server field value' }),
+        allowHttp09: Type.Boolean({ default: true, description: 'answer an HTTP/0.9 simple GET with a bare body' }),
+        precomputeHeaders: Type.Boolean({ default: true, description: "Cheetah's precomputed response headers (off only to measure them)" }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );
