@@ -9,15 +9,15 @@
  * `ROUNDS` rounds, medians and per-round ratios, machine written down; JSON then markdown on stdout.
  *
  * Not a test and not part of the engine: the only file here that reads real time.
- * Run: `npm run build && node dist/src/cheetah/http/head.bench.js [rounds]`
+ * Run: `npm run build && node dist/bench/http/head.js [rounds]`
  */
-import { arch, cpus, release } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { HttpConnection } from './connection.js';
-import { HttpEngine, type HttpResponse } from './engine.js';
-import { MemoryDocumentSource } from './memory-source.js';
-import type { HttpRequest } from './parser.js';
-import { bytes } from './testing.js';
+import { HttpConnection } from '../../src/cheetah/http/connection.js';
+import { HttpEngine, type HttpResponse } from '../../src/cheetah/http/engine.js';
+import { MemoryDocumentSource } from '../../src/cheetah/http/memory-source.js';
+import type { HttpRequest } from '../../src/cheetah/http/parser.js';
+import { bytes } from '../../src/cheetah/http/testing.js';
+import { machineInfo, median } from '../lib/stats.js';
 
 const ROUNDS = Number(process.argv[2] ?? 7);
 const RESPOND_ITERATIONS = 100_000;
@@ -97,12 +97,6 @@ function runConnection(engine: HttpEngine): number {
   return ns;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
 async function main(): Promise<void> {
   const a = makeEngine(true);
   const b = makeEngine(false);
@@ -126,7 +120,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'cheetah-http-precomputed-heads',
     date: new Date().toISOString(),
-    machine: { cpus: cpus().length, model: cpus()[0]?.model, arch: arch(), kernel: release(), node: process.version },
+    machine: machineInfo(),
     method: `A=precomputed, B=built per response; interleaved A B for ${ROUNDS} rounds; ns per request`,
     parameters: { respondIterations: RESPOND_ITERATIONS, connectionBatches: CONNECTION_BATCHES, pipeline: PIPELINE, document: '/files/1k.bin (1024 B), cached' },
     raw,
