@@ -42,7 +42,7 @@ describe('BufferCache', () => {
     const c = new BufferCache(dev, 2);
     const a = c.ensure(1);
     const b = c.ensure(2);
-    a.reg = { type: 4, parentDb: -1, parentSlot: 0, initialized: true, uninitChildren: 0 };
+    a.reg = { type: 4, parentDb: -1, parentOff: 0, parentSlot: 0, initialized: true, uninitChildren: 0 };
     c.attachPage(a);
     c.attachPage(b);
     c.lookup(1); // a is now more recent than b
@@ -83,7 +83,7 @@ describe('raw device access through the cache (thesis §3.3.1)', () => {
     expect(rawPrefetch(c, { pid: 2, uid: 1000 }, 0, 1, 0, sink)).toBe(-RAW_EPERM);
     expect(rawPrefetch(c, root, 7, 2, 0, sink)).toBeLessThan(0);
     expect(rawPrefetch(c, root, 0, 0, 0, sink)).toBeLessThan(0);
-    c.ensure(3).reg = { type: 4, parentDb: -1, parentSlot: 0, initialized: true, uninitChildren: 0 };
+    c.ensure(3).reg = { type: 4, parentDb: -1, parentOff: 0, parentSlot: 0, initialized: true, uninitChildren: 0 };
     expect(rawCommit(c, root, 0, 8, 0, sink)).toBe(-RAW_EBUSY);
     expect(rawCopyIn(c, root, 3, 0, new Uint8Array(BLOCK_SIZE))).toBe(-RAW_EBUSY);
   });

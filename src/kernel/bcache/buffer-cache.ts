@@ -21,7 +21,9 @@ export interface RegistryState {
   type: number;
   /** Block holding the pointer to this one (-1: none). */
   parentDb: number;
-  /** Slot (pointer index) in the parent, or catalogue entry index for a root block. */
+  /** Byte offset, in the parent block, of the member that holds the pointer. */
+  parentOff: number;
+  /** Slot (pointer index) in that member, or the catalogue entry index for a root block. */
   parentSlot: number;
   /** Written to disk at least once since it was allocated (or read from disk). */
   initialized: boolean;
