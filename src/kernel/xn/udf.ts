@@ -9,9 +9,10 @@
  * are checked at run time against the read set the caller grants, so an `owns` run for slot k
  * sees only slot k's bytes. There are no stores (the opcodes exist only to be refused). `emit rA,
  * rB, T` adds the extent (block rA, count rB, type T); a zero block or count emits nothing (a nil
- * pointer). A run is bounded by an instruction budget and an extent limit. Division by zero gives
+ * pointer), except that a byte extent (T = XN_BYTES) may start at offset 0. A run is bounded by an instruction budget and an extent limit. Division by zero gives
  * zero (deterministic, never a trap).
  */
+import { XN_BYTES } from './codes.js';
 
 /** Opcodes. */
 export const OP = {
@@ -248,7 +249,8 @@ export function runUdf(
       case OP.EMIT: {
         const x = regs[a] as number;
         const y = regs[b] as number;
-        if (x !== 0 && y !== 0) {
+        // A nil pointer (block 0 or count 0) emits nothing; a byte extent may start at 0.
+        if (y !== 0 && (x !== 0 || c === XN_BYTES)) {
           if (out.n >= UDF_EXT_MAX) return UDF_FAULT_EXTENTS;
           out.a[out.n] = x;
           out.b[out.n] = y;
