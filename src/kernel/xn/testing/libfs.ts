@@ -122,9 +122,15 @@ export async function makeRootDir(xn: Xn, ctx: XnContext, name: string, type: nu
   return op.db;
 }
 
-/** A recognizable data block. */
+/** A recognizable data block: the tag in its first 4 bytes (little-endian), then a pattern. */
 export function dataBlock(tag: number): Uint8Array {
   const b = new Uint8Array(BLOCK_SIZE);
-  for (let i = 0; i < BLOCK_SIZE; i++) b[i] = (tag * 31 + i * 7) & 0xff;
+  for (let i = 4; i < BLOCK_SIZE; i++) b[i] = (tag * 31 + i * 7) & 0xff;
+  new DataView(b.buffer).setUint32(0, tag >>> 0, true);
   return b;
+}
+
+/** The tag `dataBlock` wrote into `b`. */
+export function tagOf(b: Uint8Array): number {
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
 }
