@@ -217,6 +217,26 @@ describe('SqliteBlockDevice', () => {
     expect(await code(bad)).toBe('DISK_ERR_CORRUPT');
   });
 
+  it('routes out-of-order completions (C-LOOK under the latency model) to the right requests', async () => {
+    const path = join(dir, 'ooo.db');
+    formatDiskFile(path, { blockCount: 2048 });
+    const d = await SqliteBlockDevice.open(path, { poolPages: 1024, latency: { seekMinUs: 5, seekMaxUs: 50, rpm: 600000, blocksPerTrack: 16, timeScale: 1 } });
+    const n = 700; // more than one queue's worth, so slots are reused while others are pending
+    const pages: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const p = d.pool.alloc();
+      d.pool.page(p).set(pattern((i * 7919) % 2048, 5));
+      pages.push(p);
+    }
+    const blockOf = (i: number) => (i * 7919) % 2048;
+    expect((await Promise.all(pages.map((p, i) => new Promise<number>((r) => d.writePages(blockOf(i), [p], r))))).every((s) => s === IO_OK)).toBe(true);
+    for (const p of pages) d.pool.page(p).fill(0);
+    expect((await Promise.all(pages.map((p, i) => new Promise<number>((r) => d.readPages(blockOf(i), [p], r))))).every((s) => s === IO_OK)).toBe(true);
+    for (let i = 0; i < n; i++) expect(Buffer.compare(d.pool.page(pages[i] as number), pattern(blockOf(i), 5))).toBe(0);
+    expect(d.stats().inFlight).toBe(0);
+    await d.close();
+  });
+
   it('reproduces the modeled disk: sequential runs cost less than scattered ones', async () => {
     const path = join(dir, 'latency.db');
     formatDiskFile(path, { blockCount: 4096 });

@@ -4,9 +4,12 @@
  *
  * Requests go into the shared submission queue (no message per request); a run longer than 64
  * blocks becomes several entries, and a write group becomes consecutive entries the controller
- * never splits across transactions. Completions come back through the completion queue; the main
- * thread waits for them with `Atomics.waitAsync`, and keeps the worker referenced only while
- * requests are outstanding, so an idle device does not hold the process open.
+ * never splits across transactions. Completions come back through the completion queue; when the
+ * main thread has requests outstanding it raises the `C_WAKE` word and the controller answers
+ * its next completions with one small message (not one per request). The worker is referenced
+ * only while requests are outstanding, so an idle device does not hold the process open.
+ * (`Atomics.waitAsync` was tried first: its wake-ups do not keep Node's event loop alive, so a
+ * process could exit with a completion pending.)
  *
  * Durability: `writeThrough` is true. A write's completion is posted only after the SQLite
  * transaction holding it committed with `synchronous=FULL` in WAL mode, i.e. after the WAL was
@@ -23,9 +26,12 @@ import { IO_EINVAL, IO_EIO, MAX_RUN_BLOCKS } from './constants.js';
 import {
   C_CLOSE,
   C_CQ_TAIL,
+  C_SQ_HEAD,
   C_SQ_TAIL,
+  C_WAKE,
   CQ_OFF,
   CQE_WORDS,
+  ENT_OFF,
   F_GROUP_CONT,
   OP_FLUSH,
   OP_READ,
@@ -72,11 +78,6 @@ interface Pending {
   done: IoDone;
 }
 
-/** `Atomics.waitAsync` (Node ≥ 16; typed in lib es2024, newer than this project's es2023). */
-const waitAsync = (Atomics as unknown as {
-  waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
-}).waitAsync;
-
 /**
  * The controller's entry point next to this module: the built `.js`, or — when this module runs
  * from TypeScript source (vitest, tsx) — a bootstrap that registers tsx inside the worker first
@@ -108,10 +109,12 @@ export class SqliteBlockDevice extends BlockDeviceBase {
   readonly #stats: Float64Array;
   readonly #bySlot: (Pending | undefined)[] = new Array<Pending | undefined>(SQ_DEPTH);
   readonly #backlog: Entry[] = [];
+  /** Free entry slots (a stack); a slot is freed when its completion is consumed. */
+  readonly #freeSlots = Int32Array.from({ length: SQ_DEPTH }, (_v, i) => SQ_DEPTH - 1 - i);
+  #nfree = SQ_DEPTH;
   #sqTail = 0;
   #cqHead = 0;
   #outstanding = 0;
-  #waiting = false;
   #dead = false;
   #closedPromise: Promise<void> | undefined;
   readonly #closedSignal: Promise<void>;
@@ -135,7 +138,8 @@ export class SqliteBlockDevice extends BlockDeviceBase {
     this.latency = latency;
     this.#closedSignal = new Promise((resolve) => {
       worker.on('message', (m: ControllerMessage) => {
-        if (m.type === 'closed') resolve();
+        if (m.type === 'cq') this.#drain();
+        else if (m.type === 'closed') resolve();
       });
       worker.on('exit', () => {
         this.#die();
@@ -227,11 +231,13 @@ export class SqliteBlockDevice extends BlockDeviceBase {
       // Length of the leading group (1 for ungrouped entries).
       let g = 1;
       while ((((this.#backlog[g - 1] as Entry).op & F_GROUP_CONT) !== 0) && g < this.#backlog.length) g++;
-      if (this.#outstanding + g > SQ_DEPTH) break;
+      // A free slot per entry, and ring positions the controller has already read.
+      const ringFree = SQ_DEPTH - ((this.#sqTail - Atomics.load(this.#ring, C_SQ_HEAD)) | 0);
+      if (g > this.#nfree || g > ringFree) break;
       for (let k = 0; k < g; k++) {
         const e = this.#backlog.shift() as Entry;
-        const slot = this.#sqTail & (SQ_DEPTH - 1);
-        const base = SQ_OFF + slot * SQE_WORDS;
+        const slot = this.#freeSlots[--this.#nfree] as number;
+        const base = ENT_OFF + slot * SQE_WORDS;
         const r = this.#ring;
         r[base] = slot;
         r[base + 1] = e.op;
@@ -239,6 +245,7 @@ export class SqliteBlockDevice extends BlockDeviceBase {
         r[base + 3] = e.count;
         for (let i = 0; i < e.count; i++) r[base + 4 + i] = e.pages[e.from + i] as number;
         this.#bySlot[slot] = e.req;
+        r[SQ_OFF + (this.#sqTail & (SQ_DEPTH - 1))] = slot;
         this.#sqTail = (this.#sqTail + 1) | 0;
         this.#outstanding++;
         pushed++;
@@ -252,17 +259,14 @@ export class SqliteBlockDevice extends BlockDeviceBase {
     }
   }
 
-  /** Wait (asynchronously) for the completion tail to move past what we consumed. */
+  /** Ask the controller for a wake-up message; drain at once if completions already wait. */
   #arm(): void {
-    if (this.#waiting || this.#outstanding === 0) return;
-    this.#waiting = true;
-    const w = waitAsync(this.#ring, C_CQ_TAIL, this.#cqHead);
-    if (w.async) void (w.value as Promise<string>).then(() => this.#drain());
-    else queueMicrotask(() => this.#drain());
+    if (this.#outstanding === 0) return;
+    Atomics.store(this.#ring, C_WAKE, 1);
+    if (Atomics.load(this.#ring, C_CQ_TAIL) !== this.#cqHead) queueMicrotask(() => this.#drain());
   }
 
   #drain(): void {
-    this.#waiting = false;
     const r = this.#ring;
     const tail = Atomics.load(r, C_CQ_TAIL);
     while (this.#cqHead !== tail) {
@@ -274,6 +278,7 @@ export class SqliteBlockDevice extends BlockDeviceBase {
       const req = this.#bySlot[slot];
       this.#bySlot[slot] = undefined;
       if (req === undefined) continue;
+      this.#freeSlots[this.#nfree++] = slot;
       if (st !== 0 && req.status === 0) req.status = st;
       if (--req.remaining === 0) req.done(req.status);
     }
@@ -308,6 +313,8 @@ export class SqliteBlockDevice extends BlockDeviceBase {
       s[name] = this.#stats[i] as number;
     });
     s['queued'] = this.#backlog.length;
+    s['ringOutstanding'] = this.#outstanding;
+
     return s;
   }
 

@@ -19,9 +19,12 @@ import { BLOCK_SIZE, IO_EIO, IO_OK } from './constants.js';
 import {
   C_CLOSE,
   C_CQ_TAIL,
+  C_SQ_HEAD,
   C_SQ_TAIL,
+  C_WAKE,
   CQ_OFF,
   CQE_WORDS,
+  ENT_OFF,
   F_GROUP_CONT,
   OP_FLUSH,
   OP_MASK,
@@ -94,8 +97,12 @@ function isZero(words: Int32Array): boolean {
   return true;
 }
 
-function entryBase(slot: number): number {
-  return SQ_OFF + (slot & (SQ_DEPTH - 1)) * SQE_WORDS;
+/** Slot numbers of the batch being served, by batch index (copied at batch start). */
+const batchSlot = new Int32Array(SQ_DEPTH);
+
+/** Word offset of the entry at ring position `pos` of the current batch (`pos` relative to head). */
+function entryBase(i: number): number {
+  return ENT_OFF + (batchSlot[i] as number) * SQE_WORDS;
 }
 
 function doRead(base: number): void {
@@ -128,7 +135,7 @@ function doWrite(base: number): void {
 }
 
 function runEntries(from: number, to: number): void {
-  for (let s = from; s !== to; s = (s + 1) | 0) {
+  for (let s = from; s < to; s++) {
     const base = entryBase(s);
     const op = (ring[base + 1] as number) & OP_MASK;
     if (op === OP_READ) doRead(base);
@@ -165,59 +172,72 @@ function transaction(from: number, to: number, writes: boolean): boolean {
 const status = new Int32Array(SQ_DEPTH);
 
 function hasWrite(from: number, to: number): boolean {
-  for (let s = from; s !== to; s = (s + 1) | 0) if (((ring[entryBase(s) + 1] as number) & OP_MASK) === OP_WRITE) return true;
+  for (let s = from; s < to; s++) if (((ring[entryBase(s) + 1] as number) & OP_MASK) === OP_WRITE) return true;
   return false;
 }
 
-function serveBatch(head: number, tail: number): void {
+const batchOp = new Int32Array(SQ_DEPTH);
+const batchBlock: number[] = [];
+const batchCount = new Int32Array(SQ_DEPTH);
+
+/** Serve batch indexes [0, n) (their slots are in batchSlot). */
+function serveBatch(n: number): void {
   const t0 = performance.now();
-  const n = (tail - head) | 0;
   stats[S_BATCHES]! += 1;
   if (n > (stats[S_MAXB] as number)) stats[S_MAXB] = n;
-  if (transaction(head, tail, hasWrite(head, tail))) {
+  if (transaction(0, n, hasWrite(0, n))) {
     for (let i = 0; i < n; i++) status[i] = IO_OK;
   } else {
     // Retry one atomic group per transaction so a failing request fails alone.
-    let s = head;
-    while (s !== tail) {
+    let s = 0;
+    while (s < n) {
       let e = s;
-      while (((ring[entryBase(e) + 1] as number) & F_GROUP_CONT) !== 0 && ((e + 1) | 0) !== tail) e = (e + 1) | 0;
-      e = (e + 1) | 0;
+      while (((ring[entryBase(e) + 1] as number) & F_GROUP_CONT) !== 0 && e + 1 < n) e++;
+      e++;
       const ok = transaction(s, e, hasWrite(s, e));
-      for (let k = s; k !== e; k = (k + 1) | 0) status[(k - head) | 0] = ok ? IO_OK : IO_EIO;
+      for (let k = s; k < e; k++) status[k] = ok ? IO_OK : IO_EIO;
       s = e;
     }
   }
   stats[S_BUSY]! += (performance.now() - t0) * 1000;
   if (model === null) {
-    for (let i = 0; i < n; i++) complete((head + i) | 0, status[i] as number);
-    Atomics.notify(ring, C_CQ_TAIL);
+    for (let i = 0; i < n; i++) complete(batchSlot[i] as number, status[i] as number);
+    wake();
     return;
   }
   // Modeled service: C-LOOK over the batch; flushes cost nothing on the model.
-  const blocks: number[] = [];
-  for (let i = 0; i < n; i++) blocks.push(ring[entryBase((head + i) | 0) + 2] as number);
-  const order = clookOrder(blocks, model.head);
+  batchBlock.length = n;
+  for (let i = 0; i < n; i++) {
+    const base = entryBase(i);
+    batchOp[i] = (ring[base + 1] as number) & OP_MASK;
+    batchBlock[i] = ring[base + 2] as number;
+    batchCount[i] = ring[base + 3] as number;
+  }
+  const order = clookOrder(batchBlock, model.head);
   let clock = Math.max(modelClockUs, t0 * 1000);
   for (const i of order) {
-    const base = entryBase((head + i) | 0);
-    if (((ring[base + 1] as number) & OP_MASK) !== OP_FLUSH) {
-      const us = model.service(ring[base + 2] as number, ring[base + 3] as number, clock);
+    if (batchOp[i] !== OP_FLUSH) {
+      const us = model.service(batchBlock[i] as number, batchCount[i] as number, clock);
       clock += us;
       stats[S_MODEL]! += us;
     }
     const waitMs = clock / 1000 - performance.now();
     if (waitMs > 0) Atomics.wait(sleeper, 0, 0, waitMs);
-    complete((head + i) | 0, status[i] as number);
-    Atomics.notify(ring, C_CQ_TAIL);
+    complete(batchSlot[i] as number, status[i] as number);
+    wake();
   }
   modelClockUs = clock;
+}
+
+/** Tell main completions are waiting, if it asked (one message per batch at most). */
+function wake(): void {
+  if (Atomics.exchange(ring, C_WAKE, 0) === 1) post({ type: 'cq' });
 }
 
 let cqTail = 0;
 function complete(slot: number, st: number): void {
   const c = CQ_OFF + (cqTail & (SQ_DEPTH - 1)) * CQE_WORDS;
-  ring[c] = ring[entryBase(slot)] as number;
+  ring[c] = slot;
   ring[c + 1] = st;
   cqTail = (cqTail + 1) | 0;
   Atomics.store(ring, C_CQ_TAIL, cqTail);
@@ -231,18 +251,12 @@ for (;;) {
     Atomics.wait(ring, C_SQ_TAIL, tail);
     continue;
   }
-  // Never split an atomic group: stop a batch only after an entry without F_GROUP_CONT.
-  let end = tail;
-  if (((ring[entryBase((tail - 1) | 0) + 1] as number) & F_GROUP_CONT) !== 0) {
-    end = head;
-    for (let s = head; s !== tail; s = (s + 1) | 0) if (((ring[entryBase(s) + 1] as number) & F_GROUP_CONT) === 0) end = (s + 1) | 0;
-    if (end === head) {
-      Atomics.wait(ring, C_SQ_TAIL, tail);
-      continue;
-    }
-  }
-  serveBatch(head, end);
-  head = end;
+  // Take every queued entry (main publishes the tail only after whole groups).
+  const n = (tail - head) | 0;
+  for (let i = 0; i < n; i++) batchSlot[i] = ring[SQ_OFF + (((head + i) | 0) & (SQ_DEPTH - 1))] as number;
+  head = tail;
+  Atomics.store(ring, C_SQ_HEAD, head);
+  serveBatch(n);
 }
 db.close();
 post({ type: 'closed' });
