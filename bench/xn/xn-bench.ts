@@ -18,7 +18,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, release } from 'node:os';
 import { join } from 'node:path';
-import { BLOCK_SIZE, formatDiskFile, SqliteBlockDevice, THESIS_DISK } from '../../src/disk/index.js';
+import { BLOCK_SIZE, formatDiskFile, SqliteBlockDevice, THESIS_DISK, xorshift32 } from '../../src/disk/index.js';
 import { BufferCache } from '../../src/kernel/bcache/index.js';
 import { XN, XN_DB, XN_ZERO_FILL, Xn, type XnContext } from '../../src/kernel/xn/index.js';
 import { dataBlock, dirType, fileMods, makeRootDir, writebackWait } from '../../src/kernel/xn/testing/libfs.js';
@@ -52,15 +52,8 @@ class RecordQueue {
   }
 }
 
-let seedState = 12345;
-function rand(): number {
-  seedState ^= seedState << 13;
-  seedState >>>= 0;
-  seedState ^= seedState >>> 17;
-  seedState ^= seedState << 5;
-  seedState >>>= 0;
-  return seedState / 4294967296;
-}
+const nextU32 = xorshift32(12345);
+const rand = (): number => nextU32() / 4294967296;
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `xn-bench-${process.pid}-`));

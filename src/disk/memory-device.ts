@@ -47,8 +47,8 @@ interface PendingWrite {
   group: number;
 }
 
-/** xorshift32: a tiny deterministic generator for the crash choices. */
-function rng(seed: number): () => number {
+/** xorshift32: a tiny deterministic generator of uint32 (crash choices, seeded workloads). */
+export function xorshift32(seed: number): () => number {
   let x = seed >>> 0 || 0x9e3779b9;
   return () => {
     x ^= x << 13;
@@ -166,7 +166,7 @@ export class MemoryBlockDevice extends BlockDeviceBase {
 
   /** Power loss: each pending group applied, dropped or torn; then the device is dead. */
   #crash(): void {
-    const next = rng(this.#opts.crashSeed ?? 1);
+    const next = xorshift32(this.#opts.crashSeed ?? 1);
     const log = { applied: 0, dropped: 0, torn: 0 };
     const fate = new Map<number, number>();
     for (const w of this.#pending) {

@@ -127,11 +127,17 @@ export function rawCommit(cache: BufferCache, caller: Caller, block: number, n: 
   return 0;
 }
 
-/** Copy `dst.length` bytes of cached block `block` from `offset`. -EAGAIN when not cached. */
-export function rawCopyOut(cache: BufferCache, caller: Caller, block: number, offset: number, dst: Uint8Array): number {
+/** Checks shared by the copies: caller, block, and `[offset, offset+len)` inside one block. */
+function checkCopy(cache: BufferCache, caller: Caller, block: number, offset: number, len: number): number {
   const bad = checkRange(cache, caller, block, 1);
   if (bad !== 0) return bad;
-  if (!Number.isInteger(offset) || offset < 0 || offset + dst.length > BLOCK_SIZE) return -RAW_EINVAL;
+  return Number.isInteger(offset) && offset >= 0 && offset + len <= BLOCK_SIZE ? 0 : -RAW_EINVAL;
+}
+
+/** Copy `dst.length` bytes of cached block `block` from `offset`. -EAGAIN when not cached. */
+export function rawCopyOut(cache: BufferCache, caller: Caller, block: number, offset: number, dst: Uint8Array): number {
+  const bad = checkCopy(cache, caller, block, offset, dst.length);
+  if (bad !== 0) return bad;
   const e = cache.lookup(block);
   if (e === undefined || e.page < 0 || e.locked) return -RAW_EAGAIN;
   dst.set(cache.bytes(e).subarray(offset, offset + dst.length));
@@ -141,9 +147,8 @@ export function rawCopyOut(cache: BufferCache, caller: Caller, block: number, of
 /** Copy `src` into cached block `block` at `offset` and mark it dirty (caches the block if
  * the write covers it whole; otherwise it must be cached: -EAGAIN). */
 export function rawCopyIn(cache: BufferCache, caller: Caller, block: number, offset: number, src: Uint8Array): number {
-  const bad = checkRange(cache, caller, block, 1);
+  const bad = checkCopy(cache, caller, block, offset, src.length);
   if (bad !== 0) return bad;
-  if (!Number.isInteger(offset) || offset < 0 || offset + src.length > BLOCK_SIZE) return -RAW_EINVAL;
   let e = cache.lookup(block);
   if (e !== undefined && e.locked) return -RAW_EAGAIN;
   if (e === undefined || e.page < 0) {

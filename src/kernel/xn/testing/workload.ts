@@ -5,7 +5,7 @@
  * completes. After a crash and restart, every file must be in its last acknowledged state, or —
  * for the one operation in flight — in the state that operation produces.
  */
-import { BLOCK_SIZE } from '../../../disk/index.js';
+import { BLOCK_SIZE, xorshift32 } from '../../../disk/index.js';
 import { XN, XN_DB, XN_ZERO_FILL } from '../codes.js';
 import type { Xn, XnContext, XnOp } from '../xn.js';
 import { dataBlock, dirType, fileMods, FILE_PTR_OFF, makeRootDir, readinWait, subdirMods, tagOf, writebackWait } from './libfs.js';
@@ -30,15 +30,8 @@ export interface OpReport {
 }
 
 function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 4294967296;
-  };
+  const next = xorshift32(seed);
+  return () => next() / 4294967296;
 }
 
 const SLOTS = 12;
