@@ -21,6 +21,17 @@ export const ERROR_CODES = {
   ADMIN_ERR_NOT_FOUND: 404,
   ADMIN_ERR_BAD_REQUEST: 400,
   ADMIN_ERR_INTERNAL: 500,
+  // disk (src/disk)
+  DISK_ERR_NOT_FOUND: 404,
+  DISK_ERR_FOREIGN: 400,
+  DISK_ERR_CORRUPT: 500,
+  DISK_ERR_VERSION: 400,
+  DISK_ERR_EXISTS: 409,
+  DISK_ERR_GEOMETRY: 400,
+  DISK_ERR_RANGE: 400,
+  DISK_ERR_IO: 500,
+  DISK_ERR_CLOSED: 409,
+  DISK_ERR_NO_PAGES: 503,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

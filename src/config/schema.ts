@@ -102,6 +102,32 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // disk + buffer cache (issue 6; src/disk, src/kernel/bcache)
+    disk: Type.Object(
+      {
+        path: Type.String({ default: 'exolinux-disk.db', description: 'the SQLite disk file (make it with `exolinuxd disk format FILE`)' }),
+        poolPages: Type.Integer({ minimum: 128, default: 8192, description: 'shared DMA pages of 4096 bytes (32 MiB by default)' }),
+        cachePages: Type.Integer({ minimum: 64, default: 8000, description: 'buffer-cache page budget (must be below poolPages)' }),
+        quickCheck: Type.Boolean({ default: true, description: 'run SQLite quick_check when the disk is opened' }),
+        latencyModel: Type.Union(
+          [
+            Type.Null(),
+            Type.Object(
+              {
+                seekMinUs: Type.Number({ minimum: 0, default: 1000 }),
+                seekMaxUs: Type.Number({ minimum: 0, default: 16000 }),
+                rpm: Type.Number({ minimum: 1, default: 7200 }),
+                blocksPerTrack: Type.Integer({ minimum: 1, default: 24 }),
+                timeScale: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+              },
+              { additionalProperties: false },
+            ),
+          ],
+          { default: null, description: 'mechanical disk model (seek + rotation + transfer); null = none' },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,119 @@
+/**
+ * Admin routes of XN: roots, types (with disassembled UDFs), one block's registry entry and
+ * contents, and an online fsck. Register with `app.register(xnRoutes, { xn })`.
+ *
+ * - `GET /v1/xn/roots` — the root catalogue (roots and stored templates).
+ * - `GET /v1/xn/types` — loaded types: layout, slots, read sets, raw extents, UDF listings.
+ * - `GET /v1/xn/blocks/:db` — registry entry, parent chain, freemap bit, hexdump if in core.
+ * - `POST /v1/xn/fsck` — walk every root over the current state; read-only.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { disassemble, type Xn } from '../../kernel/xn/index.js';
+import { errorBody, jsonErrors } from './disk.js';
+
+/** Options of {@link xnRoutes}. */
+export interface XnRoutesOptions {
+  xn: Xn;
+}
+
+/** Classic hexdump: offset, 16 bytes in hex, printable ASCII. */
+export function hexdump(b: Uint8Array): string[] {
+  const lines: string[] = [];
+  for (let off = 0; off < b.length; off += 16) {
+    const row = b.subarray(off, off + 16);
+    const hex = [...row].map((x) => x.toString(16).padStart(2, '0')).join(' ');
+    const ascii = [...row].map((x) => (x >= 0x20 && x < 0x7f ? String.fromCharCode(x) : '.')).join('');
+    lines.push(`${off.toString(16).padStart(4, '0')}: ${hex.padEnd(47)} |${ascii}|`);
+  }
+  return lines;
+}
+
+const notFound = (what: string) => ({ error: { code: 'ADMIN_ERR_NOT_FOUND', message: what } });
+const offline = { error: { code: 'ADMIN_ERR_BAD_REQUEST', message: 'XN is not initialized' } };
+
+/** The plugin. */
+export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) => {
+  jsonErrors(app);
+  const { xn } = opts;
+  const anyObj = { type: 'object', additionalProperties: true } as const;
+
+  app.get('/v1/xn/roots', { schema: { response: { 200: anyObj } } }, async () => {
+    const types = new Map(xn.types().map((t) => [t.id, t.name]));
+    return {
+      online: xn.online,
+      catalogueBlock: xn.online ? xn.root() : null,
+      roots: xn.readCatalogue().map(({ index, entry, persisted }) => ({
+        index,
+        name: entry.name,
+        db: entry.db,
+        nelem: entry.nelem,
+        type: entry.typeId !== 0 ? 'template' : entry.type,
+        typeName: entry.typeId !== 0 ? `template of type ${entry.typeId}` : (types.get(entry.type) ?? null),
+        templateOf: entry.typeId === 0 ? null : entry.typeId,
+        uid: entry.uid,
+        mode: `0${entry.mode.toString(8)}`,
+        persisted,
+      })),
+    };
+  });
+
+  app.get('/v1/xn/types', { schema: { response: { 200: anyObj } } }, async () => ({
+    types: xn.types().map((t) => ({
+      id: t.id,
+      name: t.name,
+      class: t.cls,
+      nbytes: t.nbytes,
+      allocatable: t.allocatable,
+      hasPointers: t.hasPointers,
+      nslots: t.nslots,
+      rawRead: t.rawRead,
+      rawWrite: t.rawWrite,
+      readSets: t.readSets.slice(0, 256),
+      members: t.cls === 'struct' ? t.members.map((m) => ({ off: m.off, type: m.type.id, name: m.type.name })) : [],
+      arms: t.arms,
+      discriminator: t.typeAccess,
+      owns: disassemble(t.owns),
+      readSet: t.spec?.cls === 'base' ? disassemble(t.spec.readSet) : [],
+      getType: disassemble(t.getType),
+    })),
+  }));
+
+  app.get<{ Params: { db: number } }>(
+    '/v1/xn/blocks/:db',
+    {
+      schema: {
+        params: { type: 'object', properties: { db: { type: 'integer', minimum: 0 } }, required: ['db'], additionalProperties: false },
+        response: { 200: anyObj, 404: errorBody },
+      },
+    },
+    async (req, reply) => {
+      const info = xn.blockInfo(req.params.db);
+      if (info === null) return reply.code(404).send(notFound(`block ${req.params.db} is outside the disk`));
+      return {
+        db: info.db,
+        allocated: info.allocated,
+        registry: info.attr,
+        parents: info.parents,
+        root: info.root >= 0 ? info.root : null,
+        inCore: info.page !== null,
+        hexdump: info.page === null ? null : hexdump(info.page),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/xn/fsck',
+    {
+      schema: {
+        // maxProperties, not additionalProperties: fastify's ajv removes unknown fields silently.
+        body: { type: ['object', 'null'], maxProperties: 0 },
+        response: { 200: anyObj, 400: errorBody },
+      },
+    },
+    async (_req, reply) => {
+      if (!xn.online) return reply.code(400).send(offline);
+      const r = await xn.fsck();
+      return { ...r, ok: r.dangling === 0 && r.doublyOwned === 0 && r.leaked === 0 };
+    },
+  );
+};

@@ -1,0 +1,91 @@
+/** UDF verifier: tables of accepted and refused templates with the expected reason. */
+import { describe, expect, it } from 'vitest';
+import { XN_DB } from './codes.js';
+import { dirTemplate } from './testing/libfs.js';
+import { decodeTemplate, DB_TYPE, encodeTemplate, importTemplate, verifyTemplate, type TemplateSpec, type XnType } from './template.js';
+import { assemble, disassemble, runUdf, UdfOutput } from './udf.js';
+
+const env = (id: number): XnType | undefined => (id === XN_DB ? DB_TYPE : undefined);
+const base = (over: Partial<Extract<TemplateSpec, { cls: 'base' }>>): TemplateSpec => ({
+  cls: 'base',
+  name: 'ptrs',
+  nbytes: 4096,
+  nslots: 4,
+  rawRead: [],
+  rawWrite: [{ off: 16, len: 4080 }],
+  owns: assemble('muli r2, r1, 4\nldw r3, r2, 0\nmovi r4, 1\nemit r3, r4, 4\nret r0'),
+  readSet: assemble('muli r2, r1, 4\nmovi r3, 4\nemit r2, r3, 3\nret r0'),
+  ...over,
+});
+
+describe('UDF verifier', () => {
+  const accepted: [string, TemplateSpec][] = [
+    ['a 4-slot pointer array', base({})],
+    ['the libfs directory (self pointers, two slot kinds)', dirTemplate()],
+    ['a pointer-free type', base({ nslots: 0, rawWrite: [{ off: 0, len: 4096 }] })],
+  ];
+  it.each(accepted)('accepts %s', (_n, spec) => {
+    const r = verifyTemplate(spec, 5, env);
+    expect(r.ok ? 'ok' : r.reason).toBe('ok');
+  });
+
+  // Slot 0 reads bytes [0, 4): readSet(0) emits offset 0 → nil; so these read sets start at 4.
+  const refused: [string, TemplateSpec, RegExp][] = [
+    ['a store instruction', base({ owns: assemble('stw r1, r0, 0\nret r0') }), /store instruction/],
+    ['an over-long function', base({ owns: assemble('movi r2, 1\n'.repeat(65)) }), /too long/],
+    ['a write to r0', base({ owns: assemble('movi r0, 5\nret r0') }), /writes r0/],
+    ['a branch out of the function', base({ owns: new Int32Array([35, 0, 0, 9]) }), /outside the function/],
+    ['an unknown opcode', base({ owns: new Int32Array([99, 0, 0, 0]) }), /unknown opcode/],
+    ['a register out of range', base({ owns: new Int32Array([2, 70, 1, 0]) }), /out of range/],
+    ['overlapping read sets', base({ readSet: assemble('muli r2, r1, 2\naddi r2, r2, 4\nmovi r3, 4\nemit r2, r3, 3\nret r0') }), /read sets of slots 0 and 1 overlap/],
+    ['a raw-write extent over a pointer', base({ rawWrite: [{ off: 8, len: 100 }] }), /overlaps slot/],
+    ['zeroed metadata that owns something', base({ owns: assemble('movi r3, 100\nmovi r4, 1\nemit r3, r4, 4\nret r0') }), /zeroed metadata must own nothing/],
+    ['a read-set function that loads', base({ readSet: assemble('ldw r2, r0, 0\nret r0') }), /may not read metadata/],
+    ['owns emitting byte extents', base({ owns: assemble('movi r3, 1\nemit r3, r3, 3\nret r0') }), /may not emit byte extents/],
+    ['owns emitting an unknown type', base({ owns: assemble('emit r3, r4, 77\nret r0') }), /unknown type 77/],
+    ['a load outside the slot read set', base({ owns: assemble('ldw r3, r0, 100\nret r0') }), /faults: load outside/],
+    ['an endless loop', base({ owns: assemble('top: j top') }), /budget/],
+    ['a read set outside the type', base({ nbytes: 64, rawWrite: [], readSet: assemble('muli r2, r1, 40\naddi r2, r2, 4\nmovi r3, 8\nemit r2, r3, 3\nret r0') }), /outside the 64-byte type/],
+    ['a raw extent outside the type', base({ rawWrite: [{ off: 4000, len: 200 }] }), /outside the 4096-byte type/],
+    ['a self pointer from a sub-block type', base({ nbytes: 128, rawWrite: [], owns: assemble('emit r3, r4, self\nret r0') }), /self-pointers need/],
+    ['a union with a non-NIL zero discriminator', { cls: 'union', name: 'u', nbytes: 4096, typeAccess: { off: 0, len: 4 }, getType: assemble('movi r2, 4\nret r2'), arms: [] } as TemplateSpec, /must be NIL/],
+    ['a union arm of another size', { cls: 'union', name: 'u', nbytes: 128, typeAccess: { off: 0, len: 4 }, getType: assemble('ldw r2, r0, 0\nret r2'), arms: [XN_DB] } as TemplateSpec, /not a loaded base type|same size/],
+    ['a struct of unknown members', { cls: 'struct', name: 's', members: [42] } as TemplateSpec, /not a loaded user type/],
+  ];
+  it.each(refused)('refuses %s', (_n, spec, why) => {
+    const r = verifyTemplate(spec, 5, env);
+    expect(r.ok ? 'accepted' : r.reason).toMatch(why);
+  });
+
+  it('refuses malformed encodings without throwing', () => {
+    const good = encodeTemplate(base({}));
+    expect(importTemplate(good, 5, env).ok).toBe(true);
+    const bad = good.slice();
+    bad[0] = 0;
+    expect(decodeTemplate(bad)).toMatch(/bad magic/);
+    const noNul = good.slice();
+    noNul.fill(65, 12, 92);
+    expect(decodeTemplate(noNul)).toMatch(/NUL-terminated/);
+    expect(decodeTemplate(good.subarray(0, 50))).toMatch(/truncated|multiple of 4/);
+    for (let cut = 0; cut < good.length; cut += 4) expect(typeof decodeTemplate(good.subarray(0, cut))).toBe('string');
+    const junk = new Uint8Array(400);
+    for (let i = 0; i < junk.length; i++) junk[i] = (i * 37) & 0xff;
+    expect(importTemplate(junk, 5, env).ok).toBe(false);
+  });
+
+  it('round-trips templates and assembly, and prints code', () => {
+    const spec = dirTemplate();
+    const back = decodeTemplate(encodeTemplate(spec));
+    expect(back).toEqual(spec);
+    const text = disassemble(spec.cls === 'base' ? spec.owns : new Int32Array());
+    expect(text[0]).toMatch(/bgei r1, 64, @6/);
+    const o = new UdfOutput();
+    const mem = new Uint8Array(4096);
+    new DataView(mem.buffer).setUint32(64 + 8 * 3, 1234, true);
+    new DataView(mem.buffer).setUint32(68 + 8 * 3, 2, true);
+    const t = verifyTemplate(spec, 9, env);
+    if (!t.ok) throw new Error(t.reason);
+    expect(runUdf(t.type.owns, mem, 0, 3, t.type.readSets[3]!, o)).toBe(0);
+    expect([o.n, o.a[0], o.b[0], o.t[0]]).toEqual([1, 1234, 2, XN_DB]);
+  });
+});
