@@ -143,6 +143,11 @@ export abstract class CardBase implements NetDevice {
         this.stats.drop('rx_closed', frames - i);
         return;
       }
+      if (arena.byteLength === 0) {
+        // A handler transferred the arena away: the rest of this batch went with it.
+        this.stats.drop('rx_handler_error', frames - i);
+        return;
+      }
       const length = table[base + 2 * i + 1]!;
       const frame = new Uint8Array(arena, table[base + 2 * i]!, length);
       this.stats.rxFrames++;
