@@ -50,6 +50,8 @@ interface Run {
   machineCpuUsPerEcho: number;
   /** This process (the card + responder) CPU time per echo, µs; 0 for the kernel baseline. */
   cardCpuUsPerEcho: number;
+  /** …of which user time (JS, N-API, the responder), µs; the rest is system time in read/writev. */
+  cardUserUsPerEcho: number;
   /** Share of one core this process used during the run. */
   cardCpuShare: number;
   rxBatchSizes?: Record<string, number>;
@@ -101,6 +103,7 @@ async function measure(contender: string, round: number, ns: string, card?: Nati
     echoesPerSecond: r.received / (r.wallMs / 1000),
     machineCpuUsPerEcho: busyUs / echoes,
     cardCpuUsPerEcho: card === undefined ? 0 : (cpu.user + cpu.system) / echoes,
+    cardUserUsPerEcho: card === undefined ? 0 : cpu.user / echoes,
     cardCpuShare: card === undefined ? 0 : (cpu.user + cpu.system) / wallUs,
   };
   if (card !== undefined && before !== undefined) {
@@ -207,6 +210,7 @@ function report(runs: Run[], tapNames: string[]): void {
       ratiosPerRound: ratios,
       machineCpuUsPerEcho: median(rs.map((r) => r.machineCpuUsPerEcho)),
       cardCpuUsPerEcho: median(rs.map((r) => r.cardCpuUsPerEcho)),
+      cardUserUsPerEcho: median(rs.map((r) => r.cardUserUsPerEcho)),
       cardCpuShare: median(rs.map((r) => r.cardCpuShare)),
       meanBatchFrames: rs[0]?.meanBatchFrames === undefined ? undefined : median(rs.map((r) => r.meanBatchFrames ?? 0)),
       lossPercent: median(rs.map((r) => (100 * (r.sent - r.received)) / Math.max(1, r.sent))),
@@ -229,11 +233,11 @@ function report(runs: Run[], tapNames: string[]): void {
     `Machine: ${machine.cores} cores (${machine.cpu}), Linux ${machine.kernel}, Node ${machine.node}.`,
     `Method: ${machine.method}. Command: \`${machine.command}\`.`,
     '',
-    '| contender | echoes/s (median) | ratio to Linux (median of per-round) | per-round ratios | machine CPU µs/echo | card process CPU µs/echo | card process CPU share | mean batch | loss % |',
+    '| contender | echoes/s (median) | ratio to Linux (median of per-round) | per-round ratios | machine CPU µs/echo | card process CPU µs/echo (user) | card process CPU share | mean batch | loss % |',
     '|---|---:|---:|---|---:|---:|---:|---:|---:|',
     ...rows.map(
       (r) =>
-        `| ${r.contender} | ${fmt(r.echoesPerSecond)} | ${fmt(r.ratioToLinux, 2)} | ${r.ratiosPerRound.map((x) => fmt(x, 2)).join(' ')} | ${fmt(r.machineCpuUsPerEcho, 2)} | ${fmt(r.cardCpuUsPerEcho, 2)} | ${fmt(r.cardCpuShare * 100, 0)}% | ${r.meanBatchFrames === undefined ? '—' : fmt(r.meanBatchFrames, 1)} | ${fmt(r.lossPercent, 2)} |`,
+        `| ${r.contender} | ${fmt(r.echoesPerSecond)} | ${fmt(r.ratioToLinux, 2)} | ${r.ratiosPerRound.map((x) => fmt(x, 2)).join(' ')} | ${fmt(r.machineCpuUsPerEcho, 2)} | ${fmt(r.cardCpuUsPerEcho, 2)} (${fmt(r.cardUserUsPerEcho, 2)}) | ${fmt(r.cardCpuShare * 100, 0)}% | ${r.meanBatchFrames === undefined ? '—' : fmt(r.meanBatchFrames, 1)} | ${fmt(r.lossPercent, 2)} |`,
     ),
     '',
     'Receive batch sizes (all rounds):',
