@@ -500,15 +500,22 @@ class Port : public Napi::ObjectWrap<Port> {
     return Control(env, setMac(ctl_, name_.c_str(), mac.Data(), &se), se);
   }
 
-  Napi::Value SetMtu(const Napi::CallbackInfo& info) {
+  /** A control call that takes one integer (MTU, txqueuelen). */
+  Napi::Value IntControl(const Napi::CallbackInfo& info, const char* usage,
+                         int (*op)(int, const char*, int, SysError*)) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "setMtu(bytes)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (!CheckOpen(env)) return env.Undefined();
     SysError se;
-    return Control(env, setMtu(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+    return Control(env, op(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+  }
+
+  Napi::Value SetMtu(const Napi::CallbackInfo& info) { return IntControl(info, "setMtu(bytes)", &setMtu); }
+  Napi::Value SetTxQueueLen(const Napi::CallbackInfo& info) {
+    return IntControl(info, "setTxQueueLen(frames)", &setTxQueueLen);
   }
 
   Napi::Value SetIpv4(const Napi::CallbackInfo& info) {
@@ -530,17 +537,6 @@ class Port : public Napi::ObjectWrap<Port> {
     if (!CheckOpen(env)) return env.Undefined();
     SysError se;
     return Control(env, setUp(ctl_, name_.c_str(), info.Length() > 0 && info[0].ToBoolean(), &se), se);
-  }
-
-  Napi::Value SetTxQueueLen(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "setTxQueueLen(frames)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!CheckOpen(env)) return env.Undefined();
-    SysError se;
-    return Control(env, setTxQueueLen(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
   }
 
   std::string name_;

@@ -114,6 +114,15 @@ bool disableIpv6(const char* name) {
   return write(fd.get(), "1", 1) == 1;
 }
 
+/** ioctls whose argument is one int in the ifreq union (ifr_mtu and ifr_qlen share it). */
+int setIfreqInt(int ctl, const char* name, unsigned long request, int value, const char* syscall, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  ifr.ifr_ifru.ifru_ivalue = value;
+  if (ioctl(ctl, request, &ifr) != 0) return fail(e, errno, syscall);
+  return 0;
+}
+
 }  // namespace
 
 int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
@@ -216,11 +225,7 @@ int setMac(int ctl, const char* name, const uint8_t mac[6], SysError* e) {
 }
 
 int setMtu(int ctl, const char* name, int mtu, SysError* e) {
-  struct ifreq ifr;
-  fillName(&ifr, name);
-  ifr.ifr_mtu = mtu;
-  if (ioctl(ctl, SIOCSIFMTU, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFMTU)");
-  return 0;
+  return setIfreqInt(ctl, name, SIOCSIFMTU, mtu, "ioctl(SIOCSIFMTU)", e);
 }
 
 int setIpv4(int ctl, const char* name, uint32_t addr, int prefixLen, SysError* e) {
@@ -254,11 +259,7 @@ int setUp(int ctl, const char* name, bool up, SysError* e) {
 }
 
 int setTxQueueLen(int ctl, const char* name, int len, SysError* e) {
-  struct ifreq ifr;
-  fillName(&ifr, name);
-  ifr.ifr_qlen = len;
-  if (ioctl(ctl, SIOCSIFTXQLEN, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFTXQLEN)");
-  return 0;
+  return setIfreqInt(ctl, name, SIOCSIFTXQLEN, len, "ioctl(SIOCSIFTXQLEN)", e);
 }
 
 }  // namespace exotap
