@@ -100,15 +100,20 @@ describeAsRoot('TAP card', () => {
       expect(n.hasLink(TAP)).toBe(false);
     });
 
-    it('refuses to create a TAP whose name exists, or a name held by a non-TAP interface (NIC_ERR_TAP_BUSY)', async () => {
+    it('refuses a name that is taken, saying by what (NIC_ERR_TAP_BUSY)', async () => {
       const n = newNs();
       track(NativeCard.openTap(TAP, 1500, { netns: n.name }));
-      expect(() => track(NativeCard.openTap(TAP, 1500, { netns: n.name }))).toThrow(
-        expect.objectContaining({ code: 'NIC_ERR_TAP_BUSY', message: expect.stringContaining('already exists') }),
+      const busy = expect.objectContaining({ code: 'NIC_ERR_TAP_BUSY', message: expect.stringContaining('in use by another process') });
+      expect(() => track(NativeCard.openTap(TAP, 1500, { netns: n.name }))).toThrow(busy);
+      await expect(openNic(cfg, { backend: 'tap', netns: n.name })).rejects.toMatchObject({ code: 'NIC_ERR_TAP_BUSY' });
+      n.ip('tuntap', 'add', 'dev', 'xp0', 'mode', 'tap');
+      expect(() => NativeCard.openTap('xp0', 1500, { netns: n.name })).toThrow(
+        expect.objectContaining({ code: 'NIC_ERR_TAP_BUSY', message: expect.stringContaining('persistent TAP') }),
       );
       n.ip('link', 'add', 'xv0', 'type', 'veth', 'peer', 'name', 'xv1');
-      expect(() => NativeCard.openTap('xv0', 1500, { netns: n.name })).toThrow(expect.objectContaining({ code: 'NIC_ERR_TAP_BUSY' }));
-      await expect(openNic(cfg, { backend: 'tap', netns: n.name })).rejects.toMatchObject({ code: 'NIC_ERR_TAP_BUSY' });
+      expect(() => NativeCard.openTap('xv0', 1500, { netns: n.name })).toThrow(
+        expect.objectContaining({ code: 'NIC_ERR_TAP_BUSY', message: expect.stringContaining('not a TAP') }),
+      );
     });
 
     it('attaching to a TAP another process holds gives NIC_ERR_TAP_BUSY (EBUSY)', () => {

@@ -64,6 +64,7 @@ Napi::Error SysErrorToJs(Napi::Env env, const SysError& e, const std::string& wh
   err.Set("code", Napi::String::New(env, ErrnoName(e.err)));
   err.Set("errno", Napi::Number::New(env, -e.err));
   err.Set("syscall", Napi::String::New(env, e.syscall));
+  if (*e.detail != '\0') err.Set("detail", Napi::String::New(env, e.detail));
   return err;
 }
 

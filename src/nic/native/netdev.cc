@@ -7,7 +7,10 @@
 #include <net/if_arp.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23  // Linux 4.20+
@@ -114,6 +118,81 @@ bool disableIpv6(const char* name) {
   return write(fd.get(), "1", 1) == 1;
 }
 
+/** What rtnetlink says about an existing interface (IFLA_LINKINFO, Linux 4.15+ for the tun data). */
+struct ExistingLink {
+  bool known = false;  // the query worked
+  bool isTap = false;
+  bool persistent = false;  // a non-persistent TAP exists only while some process holds it
+};
+
+ExistingLink queryLink(const char* name) {
+  ExistingLink out;
+  FdGuard sock(socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE));
+  if (sock.get() < 0) return out;
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+    char attrs[64];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  auto* name_attr = reinterpret_cast<struct rtattr*>(req.attrs);
+  size_t nameLen = strlen(name) + 1;
+  name_attr->rta_type = IFLA_IFNAME;
+  name_attr->rta_len = static_cast<unsigned short>(RTA_LENGTH(nameLen));
+  memcpy(RTA_DATA(name_attr), name, nameLen);
+  req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof req.ifi) + RTA_ALIGN(name_attr->rta_len));
+  if (send(sock.get(), &req, req.nh.nlmsg_len, 0) < 0) return out;
+  std::vector<char> buf(64 * 1024);
+  ssize_t n = recv(sock.get(), buf.data(), buf.size(), 0);
+  auto* nh = reinterpret_cast<struct nlmsghdr*>(buf.data());
+  if (n <= 0 || !NLMSG_OK(nh, static_cast<unsigned>(n)) || nh->nlmsg_type != RTM_NEWLINK) return out;
+  out.known = true;
+  auto* ifi = static_cast<struct ifinfomsg*>(NLMSG_DATA(nh));
+  int len = static_cast<int>(nh->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *ifi));
+  bool isTun = false;
+  for (struct rtattr* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type != IFLA_LINKINFO) continue;
+    int infoLen = static_cast<int>(RTA_PAYLOAD(a));
+    for (struct rtattr* b = static_cast<struct rtattr*>(RTA_DATA(a)); RTA_OK(b, infoLen); b = RTA_NEXT(b, infoLen)) {
+      if (b->rta_type == IFLA_INFO_KIND) {
+        isTun = strncmp(static_cast<const char*>(RTA_DATA(b)), "tun", RTA_PAYLOAD(b)) == 0;
+      } else if (b->rta_type == IFLA_INFO_DATA) {
+        int dataLen = static_cast<int>(RTA_PAYLOAD(b));
+        for (struct rtattr* c = static_cast<struct rtattr*>(RTA_DATA(b)); RTA_OK(c, dataLen); c = RTA_NEXT(c, dataLen)) {
+          if (c->rta_type == IFLA_TUN_TYPE && RTA_PAYLOAD(c) >= 1) {
+            out.isTap = *static_cast<uint8_t*>(RTA_DATA(c)) == IFF_TAP;
+          } else if (c->rta_type == IFLA_TUN_PERSIST && RTA_PAYLOAD(c) >= 1) {
+            out.persistent = *static_cast<uint8_t*>(RTA_DATA(c)) != 0;
+          }
+        }
+      }
+    }
+  }
+  out.isTap = out.isTap && isTun;
+  return out;
+}
+
+/**
+ * Fail a create because `name` is taken, saying by what: a non-persistent TAP exists only while
+ * another process holds it (EBUSY); a persistent TAP is one `attach` could open (EEXIST; attach
+ * then says EBUSY if someone holds it after all); anything else is not a TAP (EEXIST). The kernel
+ * reports a TAP's attached queue count only for multi-queue TAPs, and carrier only while up.
+ */
+int failExisting(const char* name, SysError* e) {
+  ExistingLink link = queryLink(name);
+  if (!link.known) return fail(e, EEXIST, "if_nametoindex");
+  if (!link.isTap) {
+    e->detail = "not-a-tap";
+    return fail(e, EEXIST, "if_nametoindex");
+  }
+  e->detail = link.persistent ? "tap-persistent" : "tap-in-use";
+  return fail(e, link.persistent ? EEXIST : EBUSY, "RTM_GETLINK");
+}
+
 /** ioctls whose argument is one int in the ifreq union (ifr_mtu and ifr_qlen share it). */
 int setIfreqInt(int ctl, const char* name, unsigned long request, int value, const char* syscall, SysError* e) {
   struct ifreq ifr;
@@ -132,7 +211,7 @@ int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
   // Checked by name first so the error says what is wrong: TUNSETIFF alone would silently attach
   // to a persistent TAP of that name, and reports EINVAL for a non-TAP interface.
   unsigned existing = if_nametoindex(o.name);
-  if (!o.attach && existing != 0) return fail(e, EEXIST, "if_nametoindex");
+  if (!o.attach && existing != 0) return failExisting(o.name, e);
   if (o.attach && existing == 0) return fail(e, ENODEV, "if_nametoindex");
 
   FdGuard fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));

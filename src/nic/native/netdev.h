@@ -13,6 +13,8 @@ namespace exotap {
 struct SysError {
   int err = 0;
   const char* syscall = "";
+  /** What was found, when the errno alone is ambiguous (static string; empty if none). */
+  const char* detail = "";
 };
 
 /** Options for opening a TAP. */
