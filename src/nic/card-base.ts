@@ -87,11 +87,14 @@ export abstract class CardBase implements NetDevice {
   }
 
   counters(): NicCounters {
-    return this.stats.snapshot(this.txQueueFrames());
+    return this.stats.snapshot(this.txQueueFrames(), this.hostDroppedFrames());
   }
 
   /** Frames waiting in the transmit queue. */
   abstract txQueueFrames(): number;
+
+  /** Frames the host side dropped on their way in since the card opened (its queue was full). */
+  protected abstract hostDroppedFrames(): number;
 
   abstract close(): Promise<void>;
 

@@ -36,6 +36,7 @@ describe('memory wire specifics', () => {
     const accepted = Array.from({ length: 15 }, (_, i) => card.host.send(testFrame(card.mac, card.host.mac, i, 60)));
     expect(accepted.filter(Boolean)).toHaveLength(10);
     expect(card.host.droppedFrames).toBe(5);
+    expect(card.counters().drops['rx_host_dropped']).toBe(5);
     await waitFor(() => n === 10, '10 frames');
     await card.close();
   });

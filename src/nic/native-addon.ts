@@ -56,6 +56,8 @@ export interface NativePort {
   ref(): void;
   unref(): void;
   info(): NativeLinkInfo;
+  /** The interface's counters as the host kernel keeps them (rtnetlink IFLA_STATS64). */
+  stats(): { rxPackets: number; txPackets: number; txDropped: number };
   setMac(mac: Uint8Array): void;
   setMtu(bytes: number): void;
   setIpv4(address: number, prefixLen: number): void;

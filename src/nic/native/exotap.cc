@@ -88,6 +88,7 @@ class Port : public Napi::ObjectWrap<Port> {
                            InstanceMethod("ref", &Port::RefLoop),
                            InstanceMethod("unref", &Port::UnrefLoop),
                            InstanceMethod("info", &Port::Info),
+                           InstanceMethod("stats", &Port::Stats),
                            InstanceMethod("setMac", &Port::SetMac),
                            InstanceMethod("setMtu", &Port::SetMtu),
                            InstanceMethod("setIpv4", &Port::SetIpv4),
@@ -150,6 +151,7 @@ class Port : public Napi::ObjectWrap<Port> {
     }
     fd_ = fds.fd;
     ctl_ = fds.ctl;
+    nl_ = fds.nl;
     ipv6Disabled_ = fds.ipv6Disabled;
 
     onRx_ = Napi::Persistent(info[3].As<Napi::Function>());
@@ -160,8 +162,16 @@ class Port : public Napi::ObjectWrap<Port> {
     txRing_.resize(txQueueFrames);
 
     uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    uv_poll_init(loop, &poll_, fd_);
+    int uvrc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &poll_, fd_) : UV_EINVAL;
+    if (uvrc != 0) {
+      close(fd_);
+      close(ctl_);
+      close(nl_);
+      fd_ = ctl_ = nl_ = -1;
+      closed_ = true;
+      SysErrorToJs(env, SysError{-uvrc, "uv_poll_init"}, name_).ThrowAsJavaScriptException();
+      return;
+    }
     poll_.data = this;
     Ref();  // the open port keeps its JS object alive until the fd is closed
     napi_add_async_cleanup_hook(env, &Port::OnEnvTeardown, this, &cleanupHook_);
@@ -172,6 +182,7 @@ class Port : public Napi::ObjectWrap<Port> {
     // Only reached after close (the open port holds a reference to itself); kept as a backstop.
     if (fd_ >= 0) close(fd_);
     if (ctl_ >= 0) close(ctl_);
+    if (nl_ >= 0) close(nl_);
   }
 
  private:
@@ -406,8 +417,10 @@ class Port : public Napi::ObjectWrap<Port> {
     Port* self = static_cast<Port*>(handle->data);
     close(self->fd_);
     close(self->ctl_);
+    close(self->nl_);
     self->fd_ = -1;
     self->ctl_ = -1;
+    self->nl_ = -1;
     napi_remove_async_cleanup_hook(self->cleanupHook_);
     if (self->tearingDown_) return;  // the environment is going away: no JS, no GC bookkeeping
     Napi::Env env = self->Env();
@@ -489,6 +502,19 @@ class Port : public Napi::ObjectWrap<Port> {
     return o;
   }
 
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    LinkStats ls;
+    SysError se;
+    if (getLinkStats(nl_, name_.c_str(), &ls, &se) != 0) return Control(env, 1, se);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rxPackets", static_cast<double>(ls.rxPackets));
+    o.Set("txPackets", static_cast<double>(ls.txPackets));
+    o.Set("txDropped", static_cast<double>(ls.txDropped));
+    return o;
+  }
+
   Napi::Value SetMac(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().ByteLength() != 6) {
@@ -544,6 +570,7 @@ class Port : public Napi::ObjectWrap<Port> {
   bool isTap_ = false;
   int fd_ = -1;
   int ctl_ = -1;
+  int nl_ = -1;
   bool ipv6Disabled_ = false;
 
   uv_poll_t poll_{};
