@@ -9,7 +9,7 @@
  * Contenders interleave round by round (../shared/BENCHMARKING.md).
  *
  * Needs root. Usage (after `npm run build`):
- *   node dist/bench/nic/rx-flood.js [--rounds 5] [--count 500000] [--size 64] [--batches 64,1]
+ *   node dist/bench/nic/rx-flood.js [--rounds 5] [--count 500000] [--size 64] [--batches 64,1] [--txqueuelen 1000]
  */
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -35,6 +35,8 @@ const { values: args } = parseArgs({
   options: {
     ...commonOptions('500000'),
     size: { type: 'string', default: '64' },
+    /** The TAP's host-side queue (frames); Linux's default is 1000. */
+    txqueuelen: { type: 'string', default: '1000' },
   },
 });
 const rounds = Number(args.rounds);
@@ -143,7 +145,7 @@ async function main(): Promise<void> {
       const ns = spaces.add(`rxtap${budget}`);
       const card = (await openNic(
         { name: 'xb0', hostAddress: '198.18.201.1/24', mtuBytes: 1500, attach: false },
-        { backend: 'tap', netns: ns, tuning: { maxBatchFrames: budget } },
+        { backend: 'tap', netns: ns, tuning: { maxBatchFrames: budget }, hostTxQueueLenFrames: Number(args.txqueuelen) },
       )) as NativeCard;
       let touched = 0;
       card.setFrameHandler((f) => (touched ^= f[13]!)); // a consumer that looks at each frame
@@ -180,7 +182,9 @@ function report(runs: Run[], contenders: string[]): void {
       rxBatchSizes: sumHistograms(rs.map((r) => r.rxBatchSizes)),
     };
   });
-  const machine = machineInfo(`blaster of ${count} × ${args.size}-byte frames, ${rounds} interleaved rounds, medians`);
+  const machine = machineInfo(
+    `blaster of ${count} × ${args.size}-byte frames, TAP txqueuelen ${args.txqueuelen}, ${rounds} interleaved rounds, medians`,
+  );
   const md = [
     ...machineHeader('bench/nic rx-flood', machine),
     '| receiver | received frames/s (median) | offered frames/s | ratio to Linux (median of per-round) | per-round ratios | host drops % | card CPU µs/frame | card CPU share | mean batch |',
