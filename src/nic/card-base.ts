@@ -87,11 +87,14 @@ export abstract class CardBase implements NetDevice {
   }
 
   counters(): NicCounters {
-    return this.stats.snapshot(this.txQueueFrames());
+    return this.stats.snapshot(this.txQueueFrames(), this.hostDroppedFrames());
   }
 
   /** Frames waiting in the transmit queue. */
   abstract txQueueFrames(): number;
+
+  /** Frames the host side dropped on their way in since the card opened (its queue was full). */
+  protected abstract hostDroppedFrames(): number;
 
   abstract close(): Promise<void>;
 
@@ -141,6 +144,11 @@ export abstract class CardBase implements NetDevice {
     for (let i = 0; i < frames; i++) {
       if (this.#closed) {
         this.stats.drop('rx_closed', frames - i);
+        return;
+      }
+      if (arena.byteLength === 0) {
+        // A handler transferred the arena away: the rest of this batch went with it.
+        this.stats.drop('rx_handler_error', frames - i);
         return;
       }
       const length = table[base + 2 * i + 1]!;

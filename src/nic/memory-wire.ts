@@ -232,6 +232,10 @@ export class MemoryCard extends CardBase {
     return this.#queue.length;
   }
 
+  protected override hostDroppedFrames(): number {
+    return this.host.droppedFrames;
+  }
+
   /** Queued frames go to the host if it accepts them now, else are dropped (`tx_closed`); frames on their way in are dropped by the host. */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;

@@ -56,6 +56,8 @@ export interface NativePort {
   ref(): void;
   unref(): void;
   info(): NativeLinkInfo;
+  /** The interface's counters as the host kernel keeps them (rtnetlink IFLA_STATS64). */
+  stats(): { rxPackets: number; txPackets: number; txDropped: number };
   setMac(mac: Uint8Array): void;
   setMtu(bytes: number): void;
   setIpv4(address: number, prefixLen: number): void;
@@ -99,32 +101,34 @@ interface SysErrorLike {
   code?: unknown;
   syscall?: unknown;
   message?: unknown;
+  /** Set by the addon when a name is taken: `tap-in-use`, `tap-persistent` or `not-a-tap`. */
+  detail?: unknown;
 }
 
-function sysFields(e: unknown): { code: string; syscall: string; message: string } {
+function sysFields(e: unknown): { code: string; syscall: string; message: string; detail: string } {
   const s = (typeof e === 'object' && e !== null ? e : {}) as SysErrorLike;
-  return {
-    code: typeof s.code === 'string' ? s.code : '',
-    syscall: typeof s.syscall === 'string' ? s.syscall : '',
-    message: typeof s.message === 'string' ? s.message : String(e),
-  };
+  const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+  return { code: str(s.code), syscall: str(s.syscall), message: str(s.message) || String(e), detail: str(s.detail) };
 }
 
 /** Map a failure to open a TAP/packet socket to a DaemonError with a message that says what to do. */
 export function openError(e: unknown, name: string, attach: boolean): DaemonError {
   if (e instanceof DaemonError) return e;
-  const { code, syscall, message } = sysFields(e);
+  const { code, syscall, message, detail } = sysFields(e);
   let errorCode: ErrorCode = 'NIC_ERR_TAP_OPEN';
   let what = message;
   if (syscall === 'setns' || syscall === 'open(netns)' || syscall === 'open(/proc/thread-self/ns/net)') {
     errorCode = 'NETNS_ERR';
     what = `${name}: cannot enter the network namespace (${message})`;
-  } else if (code === 'EEXIST') {
+  } else if (detail === 'tap-persistent') {
     errorCode = 'NIC_ERR_TAP_BUSY';
-    what = `${name}: an interface with this name already exists (set "attach": true to use an existing TAP)`;
+    what = `${name}: a persistent TAP with this name already exists (set "attach": true to use it, or delete it)`;
+  } else if (detail === 'not-a-tap' || code === 'EEXIST') {
+    errorCode = 'NIC_ERR_TAP_BUSY';
+    what = `${name}: the name belongs to an existing interface that is not a TAP`;
   } else if (code === 'EBUSY') {
     errorCode = 'NIC_ERR_TAP_BUSY';
-    what = `${name}: the TAP is in use by another process (or another exolinuxd)`;
+    what = `${name}: the TAP is in use by another process (is another exolinuxd running?)`;
   } else if (code === 'EINVAL' && syscall === 'ioctl(TUNSETIFF)') {
     errorCode = 'NIC_ERR_TAP_BUSY';
     what = `${name}: the name belongs to an interface that is not a single-queue TAP`;

@@ -54,6 +54,9 @@ export class NativeCard extends CardBase {
   #table: Uint32Array;
   #closing: Promise<void> | undefined;
   #failure: DaemonError | undefined;
+  /** The TAP's tx_dropped when the card opened (an attached TAP brings its history), and the last value read. */
+  #hostDropBase = 0;
+  #hostDropped = 0;
 
   /** `mtuBytes` undefined: the interface's MTU (packet sockets, which then accept any frame size on receive). */
   private constructor(kind: 'tap' | 'packet', name: string, mtuBytes: number | undefined, opts: NativeCardOptions) {
@@ -102,6 +105,7 @@ export class NativeCard extends CardBase {
     this.#port = port;
     [this.#arena, this.#table] = port.rxBuffers();
     self.card = this;
+    if (kind === 'tap') this.#hostDropBase = this.#readHostDropped() ?? 0;
   }
 
   /**
@@ -171,6 +175,23 @@ export class NativeCard extends CardBase {
     return this.#port.txQueueFrames();
   }
 
+  /** For a TAP: its tx_dropped, i.e. frames the host could not queue for us (0 for a packet socket). */
+  protected override hostDroppedFrames(): number {
+    if (this.kind === 'tap' && !this.closed) {
+      const now = this.#readHostDropped();
+      if (now !== undefined) this.#hostDropped = now - this.#hostDropBase;
+    }
+    return this.#hostDropped;
+  }
+
+  #readHostDropped(): number | undefined {
+    try {
+      return this.#port.stats().txDropped;
+    } catch {
+      return undefined; // the device is gone; keep the last value
+    }
+  }
+
   /** Stop reading from the device (frames then wait in, and overflow, the host's queue). */
   pauseRx(): void {
     this.#port.pauseRx();
@@ -233,6 +254,7 @@ export class NativeCard extends CardBase {
   /** Frames still queued are written if the device takes them now, else dropped (`tx_closed`). Resolves once the fd is closed (a created TAP is gone by then). */
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
+    this.hostDroppedFrames();
     this.markClosed();
     this.#closing = new Promise<void>((resolve) => {
       const dropped = this.#port.close(resolve);

@@ -34,6 +34,12 @@ export interface OpenNicOptions {
   tuning?: Partial<NicTuning>;
   /** TAP only: see `NativeCardOptions.sndbufBytes`. */
   sndbufBytes?: number;
+  /**
+   * TAP only: the host-side queue of frames waiting for the card (txqueuelen). Default: Linux's
+   * (1000). A longer queue absorbs the moments the daemon is not scheduled, at the price of
+   * latency when it is overloaded (bench/nic rx-flood shows the trade).
+   */
+  hostTxQueueLenFrames?: number;
 }
 
 /** The machine's MAC on a card: `cfg.mac`, else a stable locally administered one derived from the name. */
@@ -84,6 +90,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
   try {
     if (card.created) card.setHostMac(hostMac(cfg, mac));
     card.setHostMtu(cfg.mtuBytes);
+    if (opts.hostTxQueueLenFrames !== undefined) card.setHostTxQueueLen(opts.hostTxQueueLenFrames);
     card.setHostIpv4(host.address, host.prefixLen);
     card.setHostUp(true);
   } catch (e) {

@@ -12,6 +12,9 @@ import type { NicCounters } from './types.js';
  * - `tx_queue_full`: the device would block and the bounded transmit queue was full.
  * - `tx_error`: the device refused the write (errno other than EAGAIN).
  * - `tx_closed`: a transmit after close, or frames still queued when the card closed.
+ * - `rx_host_dropped`: frames the host side dropped on their way to the card because its queue
+ *   was full (the card did not read fast enough) — the TAP's own tx_dropped, read from the
+ *   host when the counters are taken; the memory wire's host queue likewise.
  */
 export const DROP_REASONS = [
   'rx_oversize',
@@ -25,6 +28,7 @@ export const DROP_REASONS = [
   'tx_queue_full',
   'tx_error',
   'tx_closed',
+  'rx_host_dropped',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
 
@@ -69,10 +73,14 @@ export class NicStats {
     return this.#drops[DROP_REASONS.indexOf(reason)] ?? 0;
   }
 
-  /** The counters as the admin API shows them; every drop reason is listed, zeros included. */
-  snapshot(txQueueFrames: number): NicCounters {
+  /**
+   * The counters as the admin API shows them; every drop reason is listed, zeros included.
+   * `hostDroppedFrames` is what the host side counts (`rx_host_dropped`).
+   */
+  snapshot(txQueueFrames: number, hostDroppedFrames = 0): NicCounters {
     const drops: Record<string, number> = {};
     DROP_REASONS.forEach((r, i) => (drops[r] = this.#drops[i] ?? 0));
+    drops['rx_host_dropped'] = hostDroppedFrames;
     const rxBatchSizes: Record<string, number> = {};
     this.#batchSizes.forEach((n, i) => {
       if (n > 0) rxBatchSizes[BUCKET_LABELS[i] ?? String(i)] = n;

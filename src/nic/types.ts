@@ -9,7 +9,13 @@
  * at once was copied into the card's bounded queue).
  */
 
-/** Outcome of a transmit. `queued` is backpressure (the TAP would block); `dropped` happens only when the bounded queue is full, and is counted. */
+/**
+ * Outcome of a transmit. `queued` is backpressure (the TAP would block; the frame was copied into
+ * the card's bounded queue and goes out in order). `dropped` is always counted, by reason: the
+ * bounded queue is full (`tx_queue_full`), the frame is shorter than an Ethernet header or longer
+ * than MTU + 18 (`tx_runt`, `tx_oversize`), the device refused it (`tx_error`), or the card is
+ * closed (`tx_closed`).
+ */
 export type TxStatus = 'sent' | 'queued' | 'dropped';
 
 /** Called once per received frame; `frame` is valid only during the call. */

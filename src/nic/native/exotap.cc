@@ -64,6 +64,7 @@ Napi::Error SysErrorToJs(Napi::Env env, const SysError& e, const std::string& wh
   err.Set("code", Napi::String::New(env, ErrnoName(e.err)));
   err.Set("errno", Napi::Number::New(env, -e.err));
   err.Set("syscall", Napi::String::New(env, e.syscall));
+  if (*e.detail != '\0') err.Set("detail", Napi::String::New(env, e.detail));
   return err;
 }
 
@@ -87,6 +88,7 @@ class Port : public Napi::ObjectWrap<Port> {
                            InstanceMethod("ref", &Port::RefLoop),
                            InstanceMethod("unref", &Port::UnrefLoop),
                            InstanceMethod("info", &Port::Info),
+                           InstanceMethod("stats", &Port::Stats),
                            InstanceMethod("setMac", &Port::SetMac),
                            InstanceMethod("setMtu", &Port::SetMtu),
                            InstanceMethod("setIpv4", &Port::SetIpv4),
@@ -149,6 +151,7 @@ class Port : public Napi::ObjectWrap<Port> {
     }
     fd_ = fds.fd;
     ctl_ = fds.ctl;
+    nl_ = fds.nl;
     ipv6Disabled_ = fds.ipv6Disabled;
 
     onRx_ = Napi::Persistent(info[3].As<Napi::Function>());
@@ -159,8 +162,16 @@ class Port : public Napi::ObjectWrap<Port> {
     txRing_.resize(txQueueFrames);
 
     uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    uv_poll_init(loop, &poll_, fd_);
+    int uvrc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &poll_, fd_) : UV_EINVAL;
+    if (uvrc != 0) {
+      close(fd_);
+      close(ctl_);
+      close(nl_);
+      fd_ = ctl_ = nl_ = -1;
+      closed_ = true;
+      SysErrorToJs(env, SysError{-uvrc, "uv_poll_init"}, name_).ThrowAsJavaScriptException();
+      return;
+    }
     poll_.data = this;
     Ref();  // the open port keeps its JS object alive until the fd is closed
     napi_add_async_cleanup_hook(env, &Port::OnEnvTeardown, this, &cleanupHook_);
@@ -171,6 +182,7 @@ class Port : public Napi::ObjectWrap<Port> {
     // Only reached after close (the open port holds a reference to itself); kept as a backstop.
     if (fd_ >= 0) close(fd_);
     if (ctl_ >= 0) close(ctl_);
+    if (nl_ >= 0) close(nl_);
   }
 
  private:
@@ -405,8 +417,10 @@ class Port : public Napi::ObjectWrap<Port> {
     Port* self = static_cast<Port*>(handle->data);
     close(self->fd_);
     close(self->ctl_);
+    close(self->nl_);
     self->fd_ = -1;
     self->ctl_ = -1;
+    self->nl_ = -1;
     napi_remove_async_cleanup_hook(self->cleanupHook_);
     if (self->tearingDown_) return;  // the environment is going away: no JS, no GC bookkeeping
     Napi::Env env = self->Env();
@@ -488,6 +502,19 @@ class Port : public Napi::ObjectWrap<Port> {
     return o;
   }
 
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    LinkStats ls;
+    SysError se;
+    if (getLinkStats(nl_, name_.c_str(), &ls, &se) != 0) return Control(env, 1, se);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("rxPackets", static_cast<double>(ls.rxPackets));
+    o.Set("txPackets", static_cast<double>(ls.txPackets));
+    o.Set("txDropped", static_cast<double>(ls.txDropped));
+    return o;
+  }
+
   Napi::Value SetMac(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().ByteLength() != 6) {
@@ -500,15 +527,22 @@ class Port : public Napi::ObjectWrap<Port> {
     return Control(env, setMac(ctl_, name_.c_str(), mac.Data(), &se), se);
   }
 
-  Napi::Value SetMtu(const Napi::CallbackInfo& info) {
+  /** A control call that takes one integer (MTU, txqueuelen). */
+  Napi::Value IntControl(const Napi::CallbackInfo& info, const char* usage,
+                         int (*op)(int, const char*, int, SysError*)) {
     Napi::Env env = info.Env();
     if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "setMtu(bytes)").ThrowAsJavaScriptException();
+      Napi::TypeError::New(env, usage).ThrowAsJavaScriptException();
       return env.Undefined();
     }
     if (!CheckOpen(env)) return env.Undefined();
     SysError se;
-    return Control(env, setMtu(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+    return Control(env, op(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
+  }
+
+  Napi::Value SetMtu(const Napi::CallbackInfo& info) { return IntControl(info, "setMtu(bytes)", &setMtu); }
+  Napi::Value SetTxQueueLen(const Napi::CallbackInfo& info) {
+    return IntControl(info, "setTxQueueLen(frames)", &setTxQueueLen);
   }
 
   Napi::Value SetIpv4(const Napi::CallbackInfo& info) {
@@ -532,21 +566,11 @@ class Port : public Napi::ObjectWrap<Port> {
     return Control(env, setUp(ctl_, name_.c_str(), info.Length() > 0 && info[0].ToBoolean(), &se), se);
   }
 
-  Napi::Value SetTxQueueLen(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsNumber()) {
-      Napi::TypeError::New(env, "setTxQueueLen(frames)").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    if (!CheckOpen(env)) return env.Undefined();
-    SysError se;
-    return Control(env, setTxQueueLen(ctl_, name_.c_str(), info[0].As<Napi::Number>().Int32Value(), &se), se);
-  }
-
   std::string name_;
   bool isTap_ = false;
   int fd_ = -1;
   int ctl_ = -1;
+  int nl_ = -1;
   bool ipv6Disabled_ = false;
 
   uv_poll_t poll_{};

@@ -7,7 +7,10 @@
 #include <net/if_arp.h>
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/if_tun.h>
 #include <net/ethernet.h>
 #include <netinet/in.h>
@@ -21,6 +24,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23  // Linux 4.20+
@@ -114,6 +118,104 @@ bool disableIpv6(const char* name) {
   return write(fd.get(), "1", 1) == 1;
 }
 
+/** What rtnetlink says about an interface (IFLA_LINKINFO, IFLA_STATS64; Linux 4.15+ for the tun data). */
+struct LinkQuery {
+  bool known = false;  // the query worked
+  bool isTap = false;
+  bool persistent = false;  // a non-persistent TAP exists only while some process holds it
+  LinkStats stats;
+};
+
+int openNetlink() { return socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE); }
+
+/** RTM_GETLINK for `name` on netlink socket `nl`; returns the errno (0 on success). */
+int queryLink(int nl, const char* name, LinkQuery* out) {
+  struct {
+    struct nlmsghdr nh;
+    struct ifinfomsg ifi;
+    char attrs[64];
+  } req;
+  memset(&req, 0, sizeof req);
+  req.nh.nlmsg_type = RTM_GETLINK;
+  req.nh.nlmsg_flags = NLM_F_REQUEST;
+  req.nh.nlmsg_seq = 1;
+  req.ifi.ifi_family = AF_UNSPEC;
+  auto* nameAttr = reinterpret_cast<struct rtattr*>(req.attrs);
+  size_t nameLen = strlen(name) + 1;
+  nameAttr->rta_type = IFLA_IFNAME;
+  nameAttr->rta_len = static_cast<unsigned short>(RTA_LENGTH(nameLen));
+  memcpy(RTA_DATA(nameAttr), name, nameLen);
+  req.nh.nlmsg_len = static_cast<uint32_t>(NLMSG_LENGTH(sizeof req.ifi) + RTA_ALIGN(nameAttr->rta_len));
+  if (send(nl, &req, req.nh.nlmsg_len, 0) < 0) return errno;
+  std::vector<char> buf(64 * 1024);
+  ssize_t n = recv(nl, buf.data(), buf.size(), 0);
+  if (n < 0) return errno;
+  auto* nh = reinterpret_cast<struct nlmsghdr*>(buf.data());
+  if (!NLMSG_OK(nh, static_cast<unsigned>(n))) return EPROTO;
+  if (nh->nlmsg_type == NLMSG_ERROR) {
+    int err = -static_cast<struct nlmsgerr*>(NLMSG_DATA(nh))->error;
+    return err != 0 ? err : EPROTO;
+  }
+  if (nh->nlmsg_type != RTM_NEWLINK) return EPROTO;
+  out->known = true;
+  auto* ifi = static_cast<struct ifinfomsg*>(NLMSG_DATA(nh));
+  int len = static_cast<int>(nh->nlmsg_len) - static_cast<int>(NLMSG_LENGTH(sizeof *ifi));
+  bool isTun = false;
+  for (struct rtattr* a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+    if (a->rta_type == IFLA_STATS64 && RTA_PAYLOAD(a) >= sizeof(struct rtnl_link_stats64)) {
+      struct rtnl_link_stats64 st;
+      memcpy(&st, RTA_DATA(a), sizeof st);
+      out->stats.rxPackets = st.rx_packets;
+      out->stats.txPackets = st.tx_packets;
+      out->stats.txDropped = st.tx_dropped;
+    }
+    if (a->rta_type != IFLA_LINKINFO) continue;
+    int infoLen = static_cast<int>(RTA_PAYLOAD(a));
+    for (struct rtattr* b = static_cast<struct rtattr*>(RTA_DATA(a)); RTA_OK(b, infoLen); b = RTA_NEXT(b, infoLen)) {
+      if (b->rta_type == IFLA_INFO_KIND) {
+        isTun = strncmp(static_cast<const char*>(RTA_DATA(b)), "tun", RTA_PAYLOAD(b)) == 0;
+      } else if (b->rta_type == IFLA_INFO_DATA) {
+        int dataLen = static_cast<int>(RTA_PAYLOAD(b));
+        for (struct rtattr* c = static_cast<struct rtattr*>(RTA_DATA(b)); RTA_OK(c, dataLen); c = RTA_NEXT(c, dataLen)) {
+          if (c->rta_type == IFLA_TUN_TYPE && RTA_PAYLOAD(c) >= 1) {
+            out->isTap = *static_cast<uint8_t*>(RTA_DATA(c)) == IFF_TAP;
+          } else if (c->rta_type == IFLA_TUN_PERSIST && RTA_PAYLOAD(c) >= 1) {
+            out->persistent = *static_cast<uint8_t*>(RTA_DATA(c)) != 0;
+          }
+        }
+      }
+    }
+  }
+  out->isTap = out->isTap && isTun;
+  return 0;
+}
+
+/**
+ * Fail a create because `name` is taken, saying by what: a non-persistent TAP exists only while
+ * another process holds it (EBUSY); a persistent TAP is one `attach` could open (EEXIST; attach
+ * then says EBUSY if someone holds it after all); anything else is not a TAP (EEXIST). The kernel
+ * reports a TAP's attached queue count only for multi-queue TAPs, and carrier only while up.
+ */
+int failExisting(int nl, const char* name, SysError* e) {
+  LinkQuery link;
+  if (queryLink(nl, name, &link) != 0) return fail(e, EEXIST, "if_nametoindex");
+  if (!link.isTap) {
+    e->detail = "not-a-tap";
+    return fail(e, EEXIST, "if_nametoindex");
+  }
+  e->detail = link.persistent ? "tap-persistent" : "tap-in-use";
+  return fail(e, link.persistent ? EEXIST : EBUSY, "RTM_GETLINK");
+}
+
+/** ioctls whose argument is one int in the ifreq union (ifr_mtu and ifr_qlen share it). */
+int setIfreqInt(int ctl, const char* name, unsigned long request, int value, const char* syscall, SysError* e) {
+  struct ifreq ifr;
+  fillName(&ifr, name);
+  ifr.ifr_ifru.ifru_ivalue = value;
+  if (ioctl(ctl, request, &ifr) != 0) return fail(e, errno, syscall);
+  return 0;
+}
+
 }  // namespace
 
 int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
@@ -122,8 +224,10 @@ int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
 
   // Checked by name first so the error says what is wrong: TUNSETIFF alone would silently attach
   // to a persistent TAP of that name, and reports EINVAL for a non-TAP interface.
+  FdGuard nl(openNetlink());
+  if (nl.get() < 0) return fail(e, errno, "socket(AF_NETLINK)");
   unsigned existing = if_nametoindex(o.name);
-  if (!o.attach && existing != 0) return fail(e, EEXIST, "if_nametoindex");
+  if (!o.attach && existing != 0) return failExisting(nl.get(), o.name, e);
   if (o.attach && existing == 0) return fail(e, ENODEV, "if_nametoindex");
 
   FdGuard fd(open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC));
@@ -149,6 +253,7 @@ int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
   out->ipv6Disabled = o.disableIpv6 && disableIpv6(o.name);
   out->fd = fd.release();
   out->ctl = ctl.release();
+  out->nl = nl.release();
   return 0;
 }
 
@@ -180,9 +285,12 @@ int openPacketSocket(const char* name, const char* netns, int rcvbufBytes, int s
   if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&sll), sizeof sll) != 0) return fail(e, errno, "bind(AF_PACKET)");
   FdGuard ctl(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
   if (ctl.get() < 0) return fail(e, errno, "socket(AF_INET)");
+  FdGuard nl(openNetlink());
+  if (nl.get() < 0) return fail(e, errno, "socket(AF_NETLINK)");
   out->ifindex = static_cast<int>(ifindex);
   out->fd = fd.release();
   out->ctl = ctl.release();
+  out->nl = nl.release();
   return 0;
 }
 
@@ -206,6 +314,13 @@ int getLinkInfo(int ctl, const char* name, LinkInfo* out, SysError* e) {
   return 0;
 }
 
+int getLinkStats(int nl, const char* name, LinkStats* out, SysError* e) {
+  LinkQuery q;
+  if (int err = queryLink(nl, name, &q)) return fail(e, err, "RTM_GETLINK");
+  *out = q.stats;
+  return 0;
+}
+
 int setMac(int ctl, const char* name, const uint8_t mac[6], SysError* e) {
   struct ifreq ifr;
   fillName(&ifr, name);
@@ -216,11 +331,7 @@ int setMac(int ctl, const char* name, const uint8_t mac[6], SysError* e) {
 }
 
 int setMtu(int ctl, const char* name, int mtu, SysError* e) {
-  struct ifreq ifr;
-  fillName(&ifr, name);
-  ifr.ifr_mtu = mtu;
-  if (ioctl(ctl, SIOCSIFMTU, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFMTU)");
-  return 0;
+  return setIfreqInt(ctl, name, SIOCSIFMTU, mtu, "ioctl(SIOCSIFMTU)", e);
 }
 
 int setIpv4(int ctl, const char* name, uint32_t addr, int prefixLen, SysError* e) {
@@ -254,11 +365,7 @@ int setUp(int ctl, const char* name, bool up, SysError* e) {
 }
 
 int setTxQueueLen(int ctl, const char* name, int len, SysError* e) {
-  struct ifreq ifr;
-  fillName(&ifr, name);
-  ifr.ifr_qlen = len;
-  if (ioctl(ctl, SIOCSIFTXQLEN, &ifr) != 0) return fail(e, errno, "ioctl(SIOCSIFTXQLEN)");
-  return 0;
+  return setIfreqInt(ctl, name, SIOCSIFTXQLEN, len, "ioctl(SIOCSIFTXQLEN)", e);
 }
 
 }  // namespace exotap

@@ -13,6 +13,8 @@ namespace exotap {
 struct SysError {
   int err = 0;
   const char* syscall = "";
+  /** What was found, when the errno alone is ambiguous (static string; empty if none). */
+  const char* detail = "";
 };
 
 /** Options for opening a TAP. */
@@ -28,6 +30,7 @@ struct TapOpenOptions {
 struct TapFds {
   int fd = -1;
   int ctl = -1;
+  int nl = -1;  // rtnetlink socket in the same namespace (link statistics)
   int ifindex = 0;
   bool ipv6Disabled = false;  // whether the host side's IPv6 was switched off
 };
@@ -48,6 +51,15 @@ struct LinkInfo {
 };
 
 int getLinkInfo(int ctl, const char* name, LinkInfo* out, SysError* e);
+
+/** Host-side interface statistics (rtnetlink IFLA_STATS64). */
+struct LinkStats {
+  uint64_t rxPackets = 0;
+  uint64_t txPackets = 0;
+  uint64_t txDropped = 0;  // for a TAP: frames the host could not queue for the reader
+};
+
+int getLinkStats(int nl, const char* name, LinkStats* out, SysError* e);
 int setMac(int ctl, const char* name, const uint8_t mac[6], SysError* e);
 int setMtu(int ctl, const char* name, int mtu, SysError* e);
 /** Set the primary IPv4 address and prefix length (addr in host byte order). */
