@@ -21,6 +21,8 @@ export const ERROR_CODES = {
   ADMIN_ERR_NOT_FOUND: 404,
   ADMIN_ERR_BAD_REQUEST: 400,
   ADMIN_ERR_INTERNAL: 500,
+  KERNEL_ERR_SPAWN: 400,
+  KERNEL_ERR_REGISTER: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
