@@ -89,6 +89,11 @@ export class Libc {
     return this.#port.trap(NR[name], a[0], a[1], a[2], a[3], a[4], a[5]) as Ret<N>;
   }
 
+  /** syscall(2): any number with raw arguments (no checks here; the kernel's thin layer checks them). */
+  syscall(nr: number, a0?: number, a1?: number, a2?: number, a3?: number, a4?: number, a5?: number): number | Promise<number> {
+    return this.#port.trap(nr, a0, a1, a2, a3, a4, a5);
+  }
+
   read(fd: number, buf: number, count: number): number {
     return this.#port.trap(0, fd, buf, count) as number;
   }
