@@ -9,6 +9,8 @@
  * Errors: `{"error":{"code","message"}}` — unknown pid 404 ADMIN_ERR_NOT_FOUND, a pid that is not
  * a positive integer 400 ADMIN_ERR_BAD_REQUEST. Register with `app.register(procsRoutes, { kernel })`.
  */
+// The swagger plugin's types add `summary` to route schemas (the admin app serves OpenAPI).
+import type {} from '@fastify/swagger';
 import type { FastifyError, FastifyPluginAsync } from 'fastify';
 import { DaemonError, isDaemonError } from '../../errors.js';
 import type { Kernel } from '../../kernel/kernel.js';
