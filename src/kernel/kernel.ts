@@ -68,6 +68,11 @@ export interface SpawnOptions {
   sharedMemory?: boolean;
   /** Parent pid reported by getppid. Default 0 (the kernel). */
   ppid?: number;
+  /**
+   * Open files the process starts with, at the given descriptor numbers (what fork + dup2 would
+   * set up; see `fileOf`). Each gains a reference.
+   */
+  files?: readonly (readonly [fd: number, file: KernelFile])[];
 }
 
 /** Called when a process has exited and its descriptors are closed; release what a subsystem holds for it. */
@@ -250,6 +255,12 @@ export class Kernel {
     }
     if (!Number.isInteger(fdLimit) || fdLimit < 1 || fdLimit > MAX_FD_LIMIT) bad(`fdLimit ${fdLimit} outside 1..${MAX_FD_LIMIT}`);
     if (!Number.isInteger(traceEntries) || traceEntries < 0 || traceEntries > MAX_TRACE_ENTRIES) bad(`traceEntries ${traceEntries} outside 0..${MAX_TRACE_ENTRIES}`);
+    const files = opts.files ?? [];
+    for (const [fd, f] of files) {
+      if (!Number.isInteger(fd) || fd < 0 || fd >= fdLimit) bad(`inherited fd ${fd} outside 0..${fdLimit - 1}`);
+      if (f.refs <= 0) bad(`inherited fd ${fd}: the ${f.kind} file is closed`);
+    }
+    if (new Set(files.map(([fd]) => fd)).size !== files.length) bad('inherited fds repeat');
     const memory = opts.sharedMemory === true ? new SharedArrayBuffer(memoryBytes) : new ArrayBuffer(memoryBytes);
     const p = new Process({
       pid: this.#nextPid++,
@@ -261,6 +272,10 @@ export class Kernel {
       trace: traceEntries > 0 ? new TraceRing(traceEntries) : null,
       startMs: this.clock.now(),
     });
+    for (const [fd, f] of files) {
+      this.#files.ref(f);
+      p.fds.installAt(fd, f);
+    }
     this.#procs.set(p.pid, p);
     const port: SyscallPort = {
       trap: (nr, a0, a1, a2, a3, a4, a5) => this.#trap(p, nr, a0, a1, a2, a3, a4, a5),
@@ -281,6 +296,11 @@ export class Kernel {
         },
       );
     return p;
+  }
+
+  /** The open file at `fd` of a live process (to hand to another spawn), or undefined. */
+  fileOf(p: Process, fd: number): KernelFile | undefined {
+    return p.alive ? p.fds.get(fd) : undefined;
   }
 
   /** A live or recently exited process. */

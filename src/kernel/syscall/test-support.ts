@@ -6,6 +6,7 @@
 import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../nic/types.js';
 import type { Libc } from '../abi/libc.js';
 import type { Kernel, SpawnOptions } from '../kernel.js';
+import type { VirtualClock } from '../proc/clock.js';
 import type { ExitStatus } from '../proc/process.js';
 
 /** A card that records what is sent; `full` makes it drop like a card whose queue is full. */
@@ -55,4 +56,14 @@ export async function runProcess(k: Kernel, body: (sys: Libc) => Promise<number 
 /** Let every queued microtask and the current macrotask turn finish. */
 export function settle(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Advance `clock` 1 ms at a time, letting processes run in between, while `busy()` holds (at most `maxMs`). */
+export async function advanceUntil(clock: VirtualClock, busy: () => boolean, maxMs = 10_000): Promise<void> {
+  await settle();
+  for (let t = 0; t < maxMs && busy(); t++) {
+    clock.advance(1);
+    await settle();
+  }
+  if (busy()) throw new Error(`still busy after ${maxMs} virtual ms`);
 }
