@@ -6,7 +6,7 @@
  * - Write: -EPIPE when every read end is closed (the caller also raises SIGPIPE). Writes of at
  *   most PIPE_BUF bytes are atomic (all or -EAGAIN); larger writes may be partial.
  * - Readiness: read end POLLIN when data is buffered, POLLHUP when no writer is left; write end
- *   POLLOUT when at least PIPE_BUF bytes are free, POLLERR when no reader is left.
+ *   POLLOUT when at least PIPE_BUF bytes are free, plus POLLERR when no reader is left.
  *
  * The ring grows on demand up to its capacity (a program with thousands of idle pipes holds
  * almost no memory), and is linearised when it grows.
@@ -95,8 +95,9 @@ export class Pipe {
   }
 
   writeMask(): number {
-    if (this.readers === 0) return POLLERR;
-    return this.capacity - this.#len >= PIPE_BUF ? POLLOUT | POLLWRNORM : 0;
+    // As Linux's pipe_poll: room and a missing reader are reported independently.
+    const room = this.capacity - this.#len >= PIPE_BUF ? POLLOUT | POLLWRNORM : 0;
+    return this.readers === 0 ? room | POLLERR : room;
   }
 }
 
