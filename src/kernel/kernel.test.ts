@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isDaemonError } from '../errors.js';
-import { EAGAIN, EBADF, EFAULT, EINVAL, EIO, ENAMETOOLONG, ENOSYS } from './abi/errno.js';
+import { EAGAIN, EBADF, EFAULT, EINVAL, EIO, ENOSYS } from './abi/errno.js';
 import { PAGE_BYTES } from './abi/layout.js';
 import { NR } from './abi/syscalls.js';
 import { Kernel } from './kernel.js';
