@@ -64,6 +64,8 @@ export interface SpawnOptions {
   fdLimit?: number;
   /** Trace ring entries (0: off). */
   traceEntries?: number;
+  /** Record start times and durations in the trace (two clock reads per call). Default true. */
+  traceTiming?: boolean;
   /** Back the memory with a SharedArrayBuffer (what a worker-thread process would use). Default false. */
   sharedMemory?: boolean;
   /** Parent pid reported by getppid. Default 0 (the kernel). */
@@ -104,7 +106,7 @@ export interface ProcessView {
   syscallErrors: number;
   blockedIn: Record<string, number>;
   signals: { pending: string[]; handled: string[]; ignored: string[] };
-  trace: { enabled: boolean; capacity: number; recorded: number };
+  trace: { enabled: boolean; timed: boolean; capacity: number; recorded: number };
 }
 
 const POLL_NAMES: readonly [number, string][] = [
@@ -269,7 +271,7 @@ export class Kernel {
       name,
       memory,
       fdLimit,
-      trace: traceEntries > 0 ? new TraceRing(traceEntries) : null,
+      trace: traceEntries > 0 ? new TraceRing(traceEntries, opts.traceTiming ?? true) : null,
       startMs: this.clock.now(),
     });
     for (const [fd, f] of files) {
@@ -347,7 +349,7 @@ export class Kernel {
     let slot = -1;
     let seq = 0;
     if (tr !== null) {
-      slot = tr.begin(nr, a0, a1, a2, a3, a4, a5, this.clock.now());
+      slot = tr.begin(nr, a0, a1, a2, a3, a4, a5, tr.timed ? this.clock.now() : NaN);
       seq = tr.total;
     }
     let r: number | Promise<number>;
@@ -359,7 +361,7 @@ export class Kernel {
     p.syscalls++;
     if (typeof r === 'number') {
       if (r < 0) p.syscallErrors++;
-      if (tr !== null) tr.end(slot, seq, r, this.clock.now());
+      if (tr !== null) tr.end(slot, seq, r, tr.timed ? this.clock.now() : NaN);
       this.#afterReturn(p);
       return ok && this.#blocking[nr] === 1 ? Promise.resolve(r) : r;
     }
@@ -382,7 +384,8 @@ export class Kernel {
       if (left === 0) p.blockedIn.delete(name);
       else p.blockedIn.set(name, left);
       if (r < 0) p.syscallErrors++;
-      p.trace?.end(slot, seq, r, this.clock.now());
+      const tr = p.trace;
+      if (tr !== null) tr.end(slot, seq, r, tr.timed ? this.clock.now() : NaN);
       // A process that died while its call was settling never resumes.
       if (!p.alive) return new Promise<number>(() => {});
       if (p.signals.pending !== 0 && !p.signals.inHandler) this.#deliverSignals(p);
@@ -505,7 +508,7 @@ export class Kernel {
       if (f.refs !== expected) problems.push(`${f.kind} file: refs ${f.refs}, but ${fdRefs.get(f) ?? 0} fds + ${this.#holds.get(f) ?? 0} holds`);
       for (const e of f.waitq.entries()) if (e.owner !== 0 && !this.#procs.has(e.owner)) problems.push(`${f.kind} file: wait entry of dead pid ${e.owner}`);
       if (f instanceof Epoll) {
-        for (const r of f.registrations()) if (!live.has(r.file)) problems.push(`epoll of pid ${f.owner}: registration of released ${r.file.kind} file (fd ${r.fd})`);
+        for (const r of f.registrations()) if (!live.has(r.file)) problems.push(`epoll: registration of released ${r.file.kind} file (fd ${r.fd})`);
       }
     }
     for (const f of fdRefs.keys()) if (!live.has(f)) problems.push(`${f.kind} file in an fd table but not live`);
@@ -516,10 +519,7 @@ export class Kernel {
     const out: string[] = [];
     if (p.fds.count !== 0) out.push(`exited pid ${p.pid}: ${p.fds.count} fds left`);
     if (p.sleeps.size !== 0) out.push(`exited pid ${p.pid}: ${p.sleeps.size} sleeps left`);
-    for (const f of this.#files.values()) {
-      for (const e of f.waitq.entries()) if (e.owner === p.pid) out.push(`exited pid ${p.pid}: wait entry on a ${f.kind} file`);
-      if (f instanceof Epoll && f.owner === p.pid && f.refs > (this.#holds.get(f) ?? 0)) out.push(`exited pid ${p.pid}: its epoll is still referenced`);
-    }
+    for (const f of this.#files.values()) for (const e of f.waitq.entries()) if (e.owner === p.pid) out.push(`exited pid ${p.pid}: wait entry on a ${f.kind} file`);
     return out;
   }
 
@@ -582,7 +582,7 @@ export class Kernel {
       syscallErrors: p.syscallErrors,
       blockedIn: Object.fromEntries(p.blockedIn),
       signals: { pending, handled, ignored },
-      trace: { enabled: p.trace !== null, capacity: p.trace?.capacity ?? 0, recorded: p.trace?.total ?? 0 },
+      trace: { enabled: p.trace !== null, timed: p.trace?.timed ?? false, capacity: p.trace?.capacity ?? 0, recorded: p.trace?.total ?? 0 },
     };
   }
 

@@ -72,7 +72,7 @@ const processView = {
         ignored: { type: 'array', items: { type: 'string' } },
       },
     },
-    trace: { type: 'object', properties: { enabled: { type: 'boolean' }, capacity: { type: 'integer' }, recorded: { type: 'integer' } } },
+    trace: { type: 'object', properties: { enabled: { type: 'boolean' }, timed: { type: 'boolean' }, capacity: { type: 'integer' }, recorded: { type: 'integer' } } },
   },
 } as const;
 
@@ -97,7 +97,7 @@ const traceEntry = {
     args: { type: 'array', items: { type: ['number', 'null'] } },
     result: { type: ['number', 'null'] },
     errno: { type: ['string', 'null'] },
-    startMs: { type: 'number' },
+    startMs: { type: ['number', 'null'] },
     durationUs: { type: ['number', 'null'] },
   },
 } as const;

@@ -46,16 +46,13 @@ export abstract class KernelFile {
    * Write the concatenation of `iov` (`total` bytes). Default: consecutive `write`s, stopping at
    * the first short one (byte-stream semantics). Message-oriented files override it.
    */
-  writev(iov: readonly Uint8Array[], total: number): number {
-    let done = 0;
-    for (const v of iov) {
-      if (v.length === 0) continue;
-      const r = this.write(v, 0, v.length);
-      if (r < 0) return done > 0 ? done : r;
-      done += r;
-      if (r < v.length) break;
-    }
-    return total === 0 ? 0 : done;
+  writev(iov: readonly Uint8Array[], _total: number): number {
+    return eachPiece(iov, (v) => this.write(v, 0, v.length));
+  }
+
+  /** Scatter a read into `iov`. Default: consecutive `read`s, stopping at the first short one. */
+  readv(iov: readonly Uint8Array[]): number {
+    return eachPiece(iov, (v) => this.read(v, 0, v.length));
   }
 
   /** Bytes ready to read (FIONREAD), or -ENOTTY. */
@@ -83,6 +80,22 @@ export abstract class KernelFile {
 
   /** State for the admin API (JSON-safe). */
   abstract describe(): Record<string, unknown>;
+}
+
+/**
+ * Byte-stream scatter/gather: `op` on each non-empty piece in turn until one is short. Returns
+ * the bytes moved, or the first error when nothing moved.
+ */
+function eachPiece(iov: readonly Uint8Array[], op: (v: Uint8Array) => number): number {
+  let done = 0;
+  for (const v of iov) {
+    if (v.length === 0) continue;
+    const r = op(v);
+    if (r < 0) return done > 0 ? done : r;
+    done += r;
+    if (r < v.length) break;
+  }
+  return done;
 }
 
 /** Every file with references, and the reference counting that releases them. */

@@ -101,18 +101,22 @@ export class Pipe {
   }
 }
 
-export class PipeReadEnd extends KernelFile {
+/** What both ends share: the pipe they are ends of. */
+abstract class PipeEnd extends KernelFile {
   readonly kind = 'pipe';
-  readonly #pipe: Pipe;
+  protected readonly pipe: Pipe;
   constructor(pipe: Pipe) {
     super();
-    this.#pipe = pipe;
+    this.pipe = pipe;
   }
+}
+
+export class PipeReadEnd extends PipeEnd {
   poll(): number {
-    return this.#pipe.readMask();
+    return this.pipe.readMask();
   }
   override read(dst: Uint8Array, off: number, len: number): number {
-    return this.#pipe.read(dst, off, len);
+    return this.pipe.read(dst, off, len);
   }
   override write(): number {
     return -EBADF;
@@ -121,40 +125,37 @@ export class PipeReadEnd extends KernelFile {
     return -EBADF;
   }
   override readableBytes(): number {
-    return this.#pipe.buffered;
+    return this.pipe.buffered;
   }
   override release(): void {
-    this.#pipe.readers--;
-    this.#pipe.writeEnd.waitq.wake(POLLERR);
+    this.pipe.readers--;
+    this.pipe.writeEnd.waitq.wake(POLLERR);
   }
   describe(): Record<string, unknown> {
-    const p = this.#pipe;
+    const p = this.pipe;
     return { end: 'read', bufferedBytes: p.buffered, capacityBytes: p.capacity, writers: p.writers, bytesRead: p.bytesOut };
   }
 }
 
-export class PipeWriteEnd extends KernelFile {
-  readonly kind = 'pipe';
-  readonly #pipe: Pipe;
-  constructor(pipe: Pipe) {
-    super();
-    this.#pipe = pipe;
-  }
+export class PipeWriteEnd extends PipeEnd {
   poll(): number {
-    return this.#pipe.writeMask();
+    return this.pipe.writeMask();
   }
   override read(): number {
     return -EBADF;
   }
+  override readv(): number {
+    return -EBADF;
+  }
   override write(src: Uint8Array, off: number, len: number): number {
-    return this.#pipe.write(src, off, len);
+    return this.pipe.write(src, off, len);
   }
   override release(): void {
-    this.#pipe.writers--;
-    this.#pipe.readEnd.waitq.wake(POLLHUP | POLLIN);
+    this.pipe.writers--;
+    this.pipe.readEnd.waitq.wake(POLLHUP | POLLIN);
   }
   describe(): Record<string, unknown> {
-    const p = this.#pipe;
+    const p = this.pipe;
     return { end: 'write', bufferedBytes: p.buffered, capacityBytes: p.capacity, readers: p.readers, bytesWritten: p.bytesIn };
   }
 }

@@ -34,7 +34,8 @@ const EPOLLEXCLUSIVE = 1 << 28;
 const EVENT_BITS = 0xffff;
 
 class EpollItem implements WaitEntry, FileWatcher {
-  readonly owner: number;
+  /** A registration belongs to its epoll file, not to a process (the file may be shared): owner 0. */
+  readonly owner = 0;
   readonly ep: Epoll;
   readonly file: KernelFile;
   readonly fd: number;
@@ -49,7 +50,6 @@ class EpollItem implements WaitEntry, FileWatcher {
   inReady = false;
 
   constructor(ep: Epoll, file: KernelFile, fd: number) {
-    this.owner = ep.owner;
     this.ep = ep;
     this.file = file;
     this.fd = fd;
@@ -73,8 +73,6 @@ class EpollItem implements WaitEntry, FileWatcher {
 
 export class Epoll extends KernelFile {
   readonly kind = 'epoll';
-  /** pid of the creating process (owner of its wait-queue registrations). */
-  readonly owner: number;
   readonly #items = new Map<KernelFile, Map<number, EpollItem>>();
   #count = 0;
   #head: EpollItem | null = null;
@@ -82,11 +80,6 @@ export class Epoll extends KernelFile {
   #readyLen = 0;
   /** Events reported by epoll_wait so far (admin counter). */
   reported = 0;
-
-  constructor(owner: number) {
-    super();
-    this.owner = owner;
-  }
 
   /** Registered (file, fd) pairs. */
   get size(): number {

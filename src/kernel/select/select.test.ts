@@ -261,7 +261,7 @@ describe('epoll', () => {
         return {};
       }
     }
-    const ep = new Epoll(1);
+    const ep = new Epoll();
     const files = Array.from({ length: 5000 }, () => new CountingFile());
     files.forEach((f, fd) => expect(ep.ctl(EPOLL_CTL_ADD, fd, f, EPOLLIN, fd, 0)).toBe(0));
     for (const f of files) f.polls = 0;

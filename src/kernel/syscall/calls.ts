@@ -156,16 +156,7 @@ export function kernelSyscalls(k: SyscallServices): SyscallImpls {
     },
     readv: (p, f, iovPtr, iovcnt) => {
       const total = importIovec(p, iovPtr, iovcnt, iov);
-      if (total < 0) return total;
-      let done = 0;
-      for (const v of iov) {
-        if (v.length === 0) continue;
-        const r = f.read(v, 0, v.length);
-        if (r < 0) return done > 0 ? done : r;
-        done += r;
-        if (r < v.length) break;
-      }
-      return done;
+      return total < 0 ? total : f.readv(iov);
     },
     writev: (p, f, iovPtr, iovcnt) => {
       const total = importIovec(p, iovPtr, iovcnt, iov);
@@ -207,7 +198,7 @@ export function kernelSyscalls(k: SyscallServices): SyscallImpls {
         return -EINTR;
       });
     },
-    epoll_create1: (p, flags) => ((flags & ~EPOLL_CLOEXEC) !== 0 ? -EINVAL : installNew(files, p, new Epoll(p.pid))),
+    epoll_create1: (p, flags) => ((flags & ~EPOLL_CLOEXEC) !== 0 ? -EINVAL : installNew(files, p, new Epoll())),
     epoll_ctl: (p, epf, op, fd, ev) => {
       if (!(epf instanceof Epoll)) return -EINVAL;
       const f = p.fds.get(fd);
