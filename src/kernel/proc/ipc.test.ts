@@ -130,6 +130,24 @@ describe('pipes', () => {
   });
 });
 
+describe('memory backed by a SharedArrayBuffer (what a worker-thread process would use)', () => {
+  it('runs the same program unchanged', async () => {
+    const k = new Kernel({ clock: new VirtualClock() });
+    const out: number[] = [];
+    const p = k.spawn('shared', async (sys) => {
+      const [r, w] = pipeOf(sys);
+      const buf = sys.malloc(8);
+      sys.mem.set([9, 8, 7], buf);
+      out.push(sys.write(w, buf, 3), await sys.read_wait(r, buf + 4, 3, 0), sys.mem[buf + 6]!);
+      out.push(sys.read(r, 0, 3));
+    }, { sharedMemory: true });
+    expect(p.memory).toBeInstanceOf(SharedArrayBuffer);
+    await p.exited;
+    expect(out).toEqual([3, 3, 7, -14]);
+    k.assertNoLeaks();
+  });
+});
+
 describe('channels', () => {
   it('byte mode: one byte per event, read drains, never overflows', async () => {
     const k = new Kernel({ clock: new VirtualClock() });

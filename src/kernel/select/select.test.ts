@@ -248,6 +248,40 @@ describe('epoll', () => {
     });
   });
 
+  it('an epoll shared with another process outlives its creator and keeps working', async () => {
+    const clock = new VirtualClock();
+    const k = new Kernel({ clock });
+    let ep = -1;
+    let r = -1;
+    let w = -1;
+    const creator = k.spawn('creator', (sys) => {
+      ep = sys.epoll_create1(0);
+      [r, w] = pipeOf(sys);
+      const ev = sys.malloc(EPOLL_EVENT_BYTES);
+      setEvent(sys, ev, EPOLLIN, 77);
+      sys.epoll_ctl(ep, EPOLL_CTL_ADD, r, ev);
+      return new Promise<void>(() => {});
+    });
+    await settle();
+    const seen: number[] = [];
+    const user = k.spawn('user', async (sys) => {
+      await sys.sleep(5);
+      const out = sys.malloc(EPOLL_EVENT_BYTES);
+      seen.push(await sys.epoll_wait(0, out, 1, -1), sys.view.getUint32(out + 4, true));
+    }, { files: [[0, k.fileOf(creator, ep)!], [1, k.fileOf(creator, r)!]] });
+    const writer = k.spawn('writer', async (sys) => {
+      await sys.sleep(10);
+      sys.write(0, sys.malloc(1), 1);
+    }, { files: [[0, k.fileOf(creator, w)!]] });
+    await settle();
+    k.kill(creator.pid, 9);
+    await creator.exited;
+    expect(k.checkInvariants()).toEqual([]);
+    await advanceUntil(clock, () => user.alive || writer.alive);
+    expect(seen).toEqual([1, 77]);
+    k.assertNoLeaks();
+  });
+
   it('a wait costs O(ready): with 5,000 registered files and one ready, collecting polls one file', () => {
     class CountingFile extends KernelFile {
       readonly kind = 'counting';
