@@ -17,7 +17,13 @@ export interface Clock {
   setTimer(delayMs: number, cb: () => void): Timer;
 }
 
-/** Real time: `performance.now()` and `setTimeout` (unref'd: a pending timeout never keeps the daemon alive). */
+/** Longest delay one `setTimeout` can take (Node fires longer ones after 1 ms). */
+const MAX_TIMEOUT_MS = 0x7fff_ffff;
+
+/**
+ * Real time: `performance.now()` and `setTimeout` (unref'd: a pending timeout never keeps the
+ * daemon alive). Delays beyond ~24.8 days are chained, since Node would otherwise fire them at once.
+ */
 export class RealClock implements Clock {
   now(): number {
     return performance.now();
@@ -26,8 +32,13 @@ export class RealClock implements Clock {
     return Date.now();
   }
   setTimer(delayMs: number, cb: () => void): Timer {
-    const t = setTimeout(cb, delayMs);
-    t.unref();
+    const deadline = this.now() + delayMs;
+    let t: NodeJS.Timeout;
+    const arm = (ms: number): void => {
+      t = setTimeout(ms > MAX_TIMEOUT_MS ? () => arm(deadline - this.now()) : cb, Math.min(Math.max(0, ms), MAX_TIMEOUT_MS));
+      t.unref();
+    };
+    arm(delayMs);
     return { cancel: () => clearTimeout(t) };
   }
 }
