@@ -202,7 +202,7 @@ describe('system call boundary under random hostile programs', () => {
     let calls = 0;
     const reasons = new Map<string, number>();
     await fc.assert(
-      fc.asyncProperty(fc.array(callArb, { minLength: 80, maxLength: 120, size: 'max' }), fc.constantFrom(0, 1000), async (ops, uidA) => {
+      fc.asyncProperty(fc.array(callArb, { minLength: 90, maxLength: 130, size: 'max' }), fc.constantFrom(0, 1000), async (ops, uidA) => {
         const clock = new VirtualClock();
         const eth0 = new RecordingDevice('eth0');
         const k = new Kernel({ clock, devices: new Map([['eth0', eth0]]), traceEntries: 16 });
