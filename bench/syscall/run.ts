@@ -19,7 +19,7 @@
  * Writes <out>/syscall-<date>.json (every raw round) and .md (medians and per-round ratios).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, release } from 'node:os';
+import { cpus, loadavg, release } from 'node:os';
 import { join } from 'node:path';
 import { EPOLLIN, EPOLL_CTL_ADD, EPOLL_EVENT_BYTES, POLLFD_BYTES, POLLIN } from '../../src/kernel/abi/layout.js';
 import type { Libc } from '../../src/kernel/abi/libc.js';
@@ -199,6 +199,7 @@ interface Result {
 }
 
 async function main(): Promise<void> {
+  const loadStart = loadavg()[0] ?? 0;
   const results: Result[] = [];
   for (const c of CASES) {
     // Warm-up (JIT), not recorded.
@@ -211,14 +212,23 @@ async function main(): Promise<void> {
     const r = results[results.length - 1]!;
     console.log(`${c.name}: ${Object.entries(r.medianNs).map(([k, v]) => `${k} ${v.toFixed(1)} ns`).join(', ')}; ratio ${r.medianRatio.toFixed(2)}`);
   }
-  const machine = { cpu: cpus()[0]?.model ?? '?', cores: cpus().length, kernel: release(), node: process.version, date: new Date().toISOString(), command: `node dist/bench/syscall/run.js --rounds ${ROUNDS}` };
+  const machine = {
+    cpu: cpus()[0]?.model ?? '?',
+    cores: cpus().length,
+    kernel: release(),
+    node: process.version,
+    date: new Date().toISOString(),
+    /** 1-minute load average at the start and end: the machine is shared, so say how busy it was. */
+    load: [loadStart, loadavg()[0] ?? 0],
+    command: `node dist/bench/syscall/run.js --rounds ${ROUNDS}`,
+  };
   mkdirSync(OUT, { recursive: true });
   const stamp = machine.date.slice(0, 19).replace(/[:T]/g, '-');
   writeFileSync(join(OUT, `syscall-${stamp}.json`), JSON.stringify({ machine, rounds: ROUNDS, results }, null, 2));
   const md = [
     `# bench/syscall — ${machine.date}`,
     '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}. Command: \`${machine.command}\`.`,
+    `Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}; load average ${machine.load.map((l) => l.toFixed(1)).join(' → ')} (shared machine). Command: \`${machine.command}\`.`,
     `Medians of ${ROUNDS} interleaved rounds, nanoseconds per operation; ratio = median of per-round boundary/direct.`,
     '',
     '| case | boundary | + trace | + trace, untimed | direct | overhead | ratio (per-round min–max) |',
