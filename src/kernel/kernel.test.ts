@@ -158,7 +158,7 @@ describe('registration API', () => {
     expect(seen).toEqual([5, -31, -22, -22]); // XN_BOGUS_NAME, XN_CANNOT_ACCESS
   });
 
-  it('an exception inside an implementation becomes -EIO and an error log; the kernel stays consistent', async () => {
+  it('an exception inside an implementation, or a result that is not an integer, becomes -EIO and an error log; the kernel stays consistent', async () => {
     const logged: unknown[] = [];
     const log = { error: (o: unknown) => logged.push(o), warn: () => {}, info: () => {} } as never;
     const k = new Kernel({ clock: new VirtualClock(), log });
@@ -167,18 +167,23 @@ describe('registration API', () => {
         throw new TypeError('kernel bug');
       },
       dpf_send: () => Promise.reject(new Error('async kernel bug')) as never,
+      dpf_recv: () => NaN,
+      dpf_attach: () => undefined as never,
+      dpf_recvbatch: () => Promise.resolve(0.5) as never,
     });
     const seen: number[] = [];
     const st = await runProcess(k, async (sys) => {
       sys.pipe();
       seen.push(sys.call('dpf_detach', 0, 1));
       seen.push(await (sys.call('dpf_send', 0, 0, 0, 0) as unknown as Promise<number>));
+      seen.push(sys.call('dpf_recv', 0, 0, 0, 0), sys.call('dpf_attach', 0, 0, 0));
+      seen.push(await (sys.call('dpf_recvbatch', 0, 0, 0, 0) as unknown as Promise<number>));
       seen.push(sys.getpid());
     });
-    expect(seen).toEqual([-EIO, -EIO, 1]);
+    expect(seen).toEqual([-EIO, -EIO, -EIO, -EIO, -EIO, 1]);
     expect(st.reason).toBe('return');
-    expect(logged).toHaveLength(2);
-    expect(k.stats().internalErrors).toBe(2);
+    expect(logged).toHaveLength(5);
+    expect(k.stats().internalErrors).toBe(5);
     k.assertNoLeaks();
   });
 });

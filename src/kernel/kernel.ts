@@ -352,20 +352,22 @@ export class Kernel {
       slot = tr.begin(nr, a0, a1, a2, a3, a4, a5, tr.timed ? this.clock.now() : NaN);
       seq = tr.total;
     }
-    let r: number | Promise<number>;
+    let r: unknown;
     try {
       r = h(p, a0, a1, a2, a3, a4, a5);
     } catch (err) {
       r = this.#internalError(p, nr, err);
     }
     p.syscalls++;
+    // An implementation that returns anything but an integer or a Promise is a kernel bug: EIO.
+    if (typeof r === 'number' ? !Number.isSafeInteger(r) : !(r instanceof Promise)) r = this.#internalError(p, nr, new TypeError(`returned ${String(r)}`));
     if (typeof r === 'number') {
       if (r < 0) p.syscallErrors++;
       if (tr !== null) tr.end(slot, seq, r, tr.timed ? this.clock.now() : NaN);
       this.#afterReturn(p);
       return ok && this.#blocking[nr] === 1 ? Promise.resolve(r) : r;
     }
-    const settled = this.#afterBlocking(p, r, ok ? nr : -1, slot, seq);
+    const settled = this.#afterBlocking(p, r as Promise<number>, ok ? nr : -1, slot, seq);
     this.#afterReturn(p);
     return settled;
   }
@@ -379,7 +381,8 @@ export class Kernel {
   #afterBlocking(p: Process, pending: Promise<number>, nr: number, slot: number, seq: number): Promise<number> {
     const name = syscallByNumber(nr)?.name ?? '?';
     p.blockedIn.set(name, (p.blockedIn.get(name) ?? 0) + 1);
-    const settle = (r: number): number | Promise<number> => {
+    const settle = (v: unknown): number | Promise<number> => {
+      const r = Number.isSafeInteger(v) ? (v as number) : this.#internalError(p, nr, new TypeError(`settled with ${String(v)}`));
       const left = (p.blockedIn.get(name) ?? 1) - 1;
       if (left === 0) p.blockedIn.delete(name);
       else p.blockedIn.set(name, left);

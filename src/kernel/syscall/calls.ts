@@ -268,7 +268,7 @@ export function kernelSyscalls(k: SyscallServices): SyscallImpls {
     },
 
     socket: (p, domain, type, protocol) => {
-      if (p.fds.available() < 1) return -EMFILE;
+      // Linux's order: family and type, then permission, then a descriptor (EMFILE, in installNew).
       if (domain === AF_PACKET) {
         if (type !== SOCK_PACKET && type !== SOCK_RAW) return -ESOCKTNOSUPPORT;
         if (protocol < 0 || protocol > 0xffff) return -EINVAL;
