@@ -83,11 +83,13 @@ export class Libc {
 
   // ---- raw calls, by name ----
 
-  /** Any declared call by name, with the arity the table declares (the way to reach calls without a method here). */
-  call<N extends SyscallName>(name: N, ...args: NumArgs<DeclOf<N>['args']>): Ret<N> {
-    const a = args as readonly number[];
-    return this.#port.trap(NR[name], a[0], a[1], a[2], a[3], a[4], a[5]) as Ret<N>;
-  }
+  /**
+   * Any declared call by name, with the arity the table declares (the way to reach calls without
+   * a method here, e.g. `sys.call('dpf_recv', fd, buf, len, 0)`). Fixed parameters at run time:
+   * no argument array is allocated per call.
+   */
+  readonly call: <N extends SyscallName>(name: N, ...args: NumArgs<DeclOf<N>['args']>) => Ret<N> = ((name: SyscallName, a0?: number, a1?: number, a2?: number, a3?: number, a4?: number, a5?: number) =>
+    this.#port.trap(NR[name], a0, a1, a2, a3, a4, a5)) as never;
 
   /** syscall(2): any number with raw arguments (no checks here; the kernel's thin layer checks them). */
   syscall(nr: number, a0?: number, a1?: number, a2?: number, a3?: number, a4?: number, a5?: number): number | Promise<number> {
