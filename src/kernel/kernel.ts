@@ -38,6 +38,7 @@ export type { SocketFactory } from './syscall/calls.js';
 /** A process's program: it may use only the `sys` it is given. Its return value (a number) is the exit code. */
 export type Program = (sys: Libc) => Promise<number | void> | number | void;
 
+/** The kernel's options; `config.procs` (src/config/schema.ts) carries the same names. */
 export interface KernelOptions {
   /** The cards a packet socket can name: a map by interface name, or a lookup. Default: none. */
   devices?: ReadonlyMap<string, NetDevice> | DeviceLookup;
@@ -47,6 +48,8 @@ export interface KernelOptions {
   log?: Logger;
   /** Trace entries per process when a spawn does not say (0: tracing off). Default 256. */
   traceEntries?: number;
+  /** Whether traces record times when a spawn does not say. Default true. */
+  traceTiming?: boolean;
   /** Descriptor limit when a spawn does not say. Default 1024 (Linux's RLIMIT_NOFILE soft default). */
   fdLimit?: number;
   /** Memory size when a spawn does not say, bytes. Default 1 MiB. */
@@ -64,7 +67,7 @@ export interface SpawnOptions {
   fdLimit?: number;
   /** Trace ring entries (0: off). */
   traceEntries?: number;
-  /** Record start times and durations in the trace (two clock reads per call). Default true. */
+  /** Record start times and durations in the trace (two clock reads per call). Default: the kernel's `traceTiming`. */
   traceTiming?: boolean;
   /** Back the memory with a SharedArrayBuffer (what a worker-thread process would use). Default false. */
   sharedMemory?: boolean;
@@ -135,7 +138,7 @@ export class Kernel {
   readonly #families = new Map<number, SocketFactory>();
   readonly #exitHooks = new Set<ExitHook>();
   readonly #lookup: DeviceLookup;
-  readonly #defaults: { traceEntries: number; fdLimit: number; memoryBytes: number };
+  readonly #defaults: { traceEntries: number; traceTiming: boolean; fdLimit: number; memoryBytes: number };
   #nextPid = 1;
   #internalErrors = 0;
 
@@ -145,7 +148,7 @@ export class Kernel {
     const devices = opts.devices;
     this.#lookup = devices === undefined ? () => undefined : typeof devices === 'function' ? devices : (name) => devices.get(name);
     this.#keepExited = opts.keepExited ?? 64;
-    this.#defaults = { traceEntries: opts.traceEntries ?? 256, fdLimit: opts.fdLimit ?? 1024, memoryBytes: opts.memoryBytes ?? 1 << 20 };
+    this.#defaults = { traceEntries: opts.traceEntries ?? 256, traceTiming: opts.traceTiming ?? true, fdLimit: opts.fdLimit ?? 1024, memoryBytes: opts.memoryBytes ?? 1 << 20 };
     this.#table = new Array<Handler>(NR_MAX + 1);
     this.#blocking = new Uint8Array(NR_MAX + 1);
     this.#implemented = new Uint8Array(NR_MAX + 1);
@@ -271,7 +274,7 @@ export class Kernel {
       name,
       memory,
       fdLimit,
-      trace: traceEntries > 0 ? new TraceRing(traceEntries, opts.traceTiming ?? true) : null,
+      trace: traceEntries > 0 ? new TraceRing(traceEntries, opts.traceTiming ?? this.#defaults.traceTiming) : null,
       startMs: this.clock.now(),
     });
     for (const [fd, f] of files) {
