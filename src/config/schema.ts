@@ -128,6 +128,17 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    procs: Type.Object(
+      {
+        fdLimit: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1024, description: 'descriptor limit of a process (EMFILE beyond)' }),
+        memoryBytes: Type.Integer({ minimum: 16384, maximum: 1_073_741_824, default: 1_048_576, description: 'memory of a process when its spawn does not say' }),
+        traceEntries: Type.Integer({ minimum: 0, maximum: 65536, default: 256, description: 'system calls kept per process for GET /v1/procs/:pid/trace; 0 turns tracing off' }),
+        traceTiming: Type.Boolean({ default: true, description: 'record start time and duration of traced calls (two clock reads per call)' }),
+        keepExited: Type.Integer({ minimum: 0, default: 64, description: 'exited processes the admin API still shows' }),
+        shutdownGraceMs: Type.Integer({ minimum: 0, default: 2000, description: 'time processes get after SIGTERM at shutdown before SIGKILL' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );

@@ -1,0 +1,233 @@
+/**
+ * THE system call table: every call a process can make, with its number, its arguments' kinds
+ * and whether it may block. The kernel's thin layer is compiled from this table
+ * (`src/kernel/syscall/thin.ts`), the libc wrapper calls by these numbers, `docs/syscalls.md`
+ * documents it (a test keeps them in step) and traces print these names.
+ *
+ * Numbers: the Linux x86-64 number where Linux has the call (so a trace reads like strace);
+ * ExoLinux's own calls live at 1000 and above. A call declared here but not yet implemented by
+ * its subsystem returns -ENOSYS.
+ *
+ * Argument kinds (what the thin layer checks before the call reaches its implementation):
+ * - `int`: a JS number that is an integer in [-2^31, 2^31) (else EINVAL). `-0` is read as 0.
+ * - `uint`: an integer in [0, 2^32) (else EINVAL).
+ * - `ulong`: an integer in [0, 2^53) — disk block numbers (else EINVAL).
+ * - `fd`: an integer naming an open descriptor of the calling process (else EBADF); the
+ *   implementation receives the open file.
+ * - `fdnum`: a descriptor number that need not be open, in [0, fd limit) (else EBADF).
+ * - `timeout`: milliseconds as an `int`; -1 waits forever; other negatives are EINVAL.
+ * - `buf`: a user pointer to `len × scale` bytes, where `len` is another argument
+ *   (`scale: 'fdset'` means `ceil(len / 64) × 8` bytes, the Linux fd_set layout). The whole
+ *   range must lie in mapped memory (else EFAULT); a zero length accepts any pointer value,
+ *   as Linux does for `read(fd, NULL, 0)`. `nullable` lets 0 mean "none".
+ * - `struct`: a user pointer to `bytes` bytes. `in`: copied once into a kernel buffer before
+ *   the call (no double fetch); the implementation gets a `DataView` of that copy. `out`/`inout`:
+ *   the range is validated before the call and the implementation writes results there only on
+ *   success. `nullable` lets 0 mean "none".
+ * - `string`: a NUL-terminated string of at most `maxBytes` bytes including the NUL
+ *   (ENAMETOOLONG if longer, EFAULT if memory ends first), copied in and decoded as UTF-8.
+ */
+import { EFAULT, ENAMETOOLONG } from './errno.js';
+import {
+  DPF_RECV_SLOT_BYTES,
+  EPOLL_EVENT_BYTES,
+  IOVEC_BYTES,
+  MSGHDR_BYTES,
+  PATH_MAX,
+  POLLFD_BYTES,
+  SIGACTION_BYTES,
+  STAT_BYTES,
+  TIMESPEC_BYTES,
+  TIMEVAL_BYTES,
+  XN_ATTR_BYTES,
+  XN_CATALOGUE_BYTES,
+  XN_OP_BYTES,
+  XN_ROOT_ENTRY_BYTES,
+} from './layout.js';
+
+/** Direction of a pointer argument, from the caller's view. */
+export type Dir = 'in' | 'out' | 'inout';
+
+export type ScalarKind = 'int' | 'uint' | 'ulong' | 'fd' | 'fdnum' | 'timeout';
+
+export interface ScalarArg {
+  readonly name: string;
+  readonly kind: ScalarKind;
+}
+export interface BufArg {
+  readonly name: string;
+  readonly kind: 'buf';
+  readonly dir: Dir;
+  /** Index of the argument that holds the element count. */
+  readonly lenArg: number;
+  /** Bytes per element, or `'fdset'` for a select bitmap of `len` bits. */
+  readonly scale: number | 'fdset';
+  readonly nullable: boolean;
+}
+export interface StructArg {
+  readonly name: string;
+  readonly kind: 'struct';
+  readonly dir: Dir;
+  readonly bytes: number;
+  readonly nullable: boolean;
+}
+export interface StringArg {
+  readonly name: string;
+  readonly kind: 'string';
+  readonly maxBytes: number;
+}
+export type ArgSpec = ScalarArg | BufArg | StructArg | StringArg;
+
+/** How a call reports failures: Linux errnos, or XN's own codes (thin-layer failures are mapped, see `XN_THIN_ERRORS`). */
+export type ErrorSpace = 'errno' | 'xn';
+
+export interface SyscallDecl {
+  readonly nr: number;
+  readonly name: string;
+  readonly args: readonly ArgSpec[];
+  /** True: the call returns a Promise and takes a timeout (or is itself a wait). */
+  readonly blocking: boolean;
+  readonly errors: ErrorSpace;
+  /** Which subsystem implements it (for docs and for -ENOSYS until it registers). */
+  readonly owner: 'kernel' | 'dpf' | 'xn' | 'docroot' | 'blockdev';
+  /** One line for docs/syscalls.md. */
+  readonly doc: string;
+}
+
+// ---- argument constructors (keep the table readable; literal types flow into the registration API) ----
+
+const int = <N extends string>(name: N) => ({ name, kind: 'int' }) as const;
+const uint = <N extends string>(name: N) => ({ name, kind: 'uint' }) as const;
+const ulong = <N extends string>(name: N) => ({ name, kind: 'ulong' }) as const;
+const fd = <N extends string>(name: N) => ({ name, kind: 'fd' }) as const;
+const fdnum = <N extends string>(name: N) => ({ name, kind: 'fdnum' }) as const;
+const timeout = <N extends string>(name: N) => ({ name, kind: 'timeout' }) as const;
+const buf = <N extends string, D extends Dir, L extends number, S extends number | 'fdset', U extends boolean = false>(
+  name: N,
+  dir: D,
+  lenArg: L,
+  scale: S,
+  nullable?: U,
+) => ({ name, kind: 'buf', dir, lenArg, scale, nullable: (nullable ?? false) as U }) as const;
+const struct = <N extends string, D extends Dir, U extends boolean = false>(name: N, dir: D, bytes: number, nullable?: U) =>
+  ({ name, kind: 'struct', dir, bytes, nullable: (nullable ?? false) as U }) as const;
+const str = <N extends string>(name: N, maxBytes: number) => ({ name, kind: 'string', maxBytes }) as const;
+
+/**
+ * XN calls return XN's own codes (`src/kernel/xn`), which overlap errno numbers; a failure found
+ * by the thin layer is therefore reported in XN's space: EFAULT → XN_CANNOT_ACCESS (-22),
+ * ENAMETOOLONG → XN_BOGUS_NAME (-31), every other thin-layer errno (EINVAL, EBADF, ENOSYS, EIO)
+ * → XN_ILLEGAL_OP (-27).
+ */
+export function xnThinError(errno: number): number {
+  if (errno === EFAULT) return -22;
+  if (errno === ENAMETOOLONG) return -31;
+  return -27;
+}
+
+/** Length of an XN name including its NUL (Xok: 80). */
+const XN_NAME_MAX = 80;
+
+export const SYSCALLS = [
+  // ---- files and descriptors ----
+  { nr: 0, name: 'read', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'read up to count bytes; -EAGAIN when nothing is ready (never blocks: see read_wait)' },
+  { nr: 1, name: 'write', args: [fd('fd'), buf('buf', 'in', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'write up to count bytes; -EAGAIN when full (never blocks: see write_wait)' },
+  { nr: 2, name: 'open', args: [str('path', PATH_MAX), int('flags'), uint('mode')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'open a file of the read-only docroot (reserved)' },
+  { nr: 3, name: 'close', args: [fdnum('fd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'close a descriptor; the object goes when its last descriptor does' },
+  { nr: 5, name: 'fstat', args: [fd('fd'), struct('statbuf', 'out', STAT_BYTES)], blocking: false, errors: 'errno', owner: 'docroot', doc: 'Linux struct stat of a docroot file (reserved)' },
+  { nr: 16, name: 'ioctl', args: [fd('fd'), uint('request'), uint('arg')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'device control; FIONREAD writes the readable byte count (int) at arg' },
+  { nr: 17, name: 'pread64', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count'), ulong('offset')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'read at an offset of a docroot file (reserved)' },
+  { nr: 19, name: 'readv', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), int('iovcnt')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'scatter read; every iovec is validated before any byte moves' },
+  { nr: 20, name: 'writev', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), int('iovcnt')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'gather write; on a bound packet socket the gathered bytes are one frame' },
+  { nr: 32, name: 'dup', args: [fd('oldfd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'lowest free descriptor for the same open file' },
+  { nr: 33, name: 'dup2', args: [fd('oldfd'), fdnum('newfd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'make newfd refer to oldfd’s file, closing newfd first' },
+  { nr: 217, name: 'getdents64', args: [fd('fd'), buf('dirp', 'out', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'read directory entries of a docroot directory (reserved)' },
+  { nr: 293, name: 'pipe2', args: [struct('fds', 'out', 8), int('flags')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'create a pipe; writes [readfd, writefd] (two ints) at fds' },
+
+  // ---- waiting ----
+  { nr: 7, name: 'poll', args: [buf('fds', 'inout', 1, POLLFD_BYTES), uint('nfds'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'kernel', doc: 'wait for events on an array of struct pollfd' },
+  { nr: 23, name: 'select', args: [int('nfds'), buf('readfds', 'inout', 0, 'fdset', true), buf('writefds', 'inout', 0, 'fdset', true), buf('exceptfds', 'inout', 0, 'fdset', true), struct('timeout', 'in', TIMEVAL_BYTES, true)], blocking: true, errors: 'errno', owner: 'kernel', doc: 'wait for readiness on fd_set bitmaps (NULL timeout: forever)' },
+  { nr: 24, name: 'sched_yield', args: [], blocking: true, errors: 'errno', owner: 'kernel', doc: 'let every other runnable process run, then return 0' },
+  { nr: 35, name: 'nanosleep', args: [struct('req', 'in', TIMESPEC_BYTES), struct('rem', 'out', TIMESPEC_BYTES, true)], blocking: true, errors: 'errno', owner: 'kernel', doc: 'sleep on the kernel clock; -EINTR (and rem) when a signal interrupts' },
+  { nr: 232, name: 'epoll_wait', args: [fd('epfd'), buf('events', 'out', 2, EPOLL_EVENT_BYTES), int('maxevents'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'kernel', doc: 'wait for ready registered fds; cost is O(ready), not O(registered)' },
+  { nr: 233, name: 'epoll_ctl', args: [fd('epfd'), int('op'), fdnum('fd'), struct('event', 'in', EPOLL_EVENT_BYTES, true)], blocking: false, errors: 'errno', owner: 'kernel', doc: 'add, modify or delete an fd in an epoll set' },
+  { nr: 291, name: 'epoll_create1', args: [int('flags')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'new epoll instance' },
+  { nr: 1001, name: 'read_wait', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'kernel', doc: 'read, waiting until something is readable; -EAGAIN on timeout' },
+  { nr: 1002, name: 'write_wait', args: [fd('fd'), buf('buf', 'in', 2, 1), uint('count'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'kernel', doc: 'write, waiting until there is room; -EAGAIN on timeout' },
+
+  // ---- processes, time, signals ----
+  { nr: 13, name: 'rt_sigaction', args: [int('sig'), struct('act', 'in', SIGACTION_BYTES, true), struct('oldact', 'out', SIGACTION_BYTES, true), uint('sigsetsize')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'set and/or get the disposition of a signal' },
+  { nr: 39, name: 'getpid', args: [], blocking: false, errors: 'errno', owner: 'kernel', doc: 'process id' },
+  { nr: 60, name: 'exit', args: [int('status')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'end the process with status & 0xff; releases everything it holds' },
+  { nr: 62, name: 'kill', args: [int('pid'), int('sig')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'send a signal (0: check only); uid 0 may signal anyone, others only their own uid' },
+  { nr: 102, name: 'getuid', args: [], blocking: false, errors: 'errno', owner: 'kernel', doc: 'user id (0 = root, the CAP_NET_RAW analogue)' },
+  { nr: 110, name: 'getppid', args: [], blocking: false, errors: 'errno', owner: 'kernel', doc: 'parent process id (0: started by the kernel)' },
+  { nr: 228, name: 'clock_gettime', args: [int('clockid'), struct('tp', 'out', TIMESPEC_BYTES)], blocking: false, errors: 'errno', owner: 'kernel', doc: 'kernel clock time (CLOCK_MONOTONIC or CLOCK_REALTIME)' },
+
+  // ---- sockets ----
+  { nr: 41, name: 'socket', args: [int('domain'), int('type'), int('protocol')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'AF_PACKET/SOCK_PACKET raw-send socket (uid 0 only); other families register themselves' },
+  { nr: 44, name: 'sendto', args: [fd('fd'), buf('buf', 'in', 2, 1), uint('len'), uint('flags'), buf('addr', 'in', 5, 1, true), uint('addrlen')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'send one message (a whole frame on a packet socket) to addr' },
+  { nr: 46, name: 'sendmsg', args: [fd('fd'), struct('msg', 'in', MSGHDR_BYTES), uint('flags')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'send one message gathered from msg_iov to msg_name' },
+  { nr: 49, name: 'bind', args: [fd('fd'), buf('addr', 'in', 2, 1), uint('addrlen')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'bind a socket (a packet socket to a card by name)' },
+
+  // ---- channels (thesis §2.3.4) ----
+  { nr: 1000, name: 'channel', args: [int('mode'), uint('capacity')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'new channel fd: mode 0 = one byte per event, 1 = 24-byte records; capacity in records (0 = default)' },
+
+  // ---- AF_DPF (reserved for the DPF subsystem) ----
+  { nr: 1010, name: 'dpf_attach', args: [fd('fd'), buf('filter', 'in', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'install a binary DPF filter on an AF_DPF socket; returns the filter id (reserved)' },
+  { nr: 1011, name: 'dpf_detach', args: [fd('fd'), uint('filterId')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'remove a filter (reserved)' },
+  { nr: 1012, name: 'dpf_recv', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy one received frame; -EAGAIN when none (reserved)' },
+  { nr: 1013, name: 'dpf_recvbatch', args: [fd('fd'), buf('slots', 'inout', 2, DPF_RECV_SLOT_BYTES), uint('n'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy up to n frames into the slots’ buffers (reserved)' },
+  { nr: 1014, name: 'dpf_send', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), uint('iovcnt'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'send one frame gathered from an iovec (reserved)' },
+
+  // ---- XN (thesis Appendix A; reserved for the XN subsystem; asynchronous calls notify a channel) ----
+  { nr: 1100, name: 'xn_init', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'initialise XN, rebuild the freemap, report corruption (reserved)' },
+  { nr: 1101, name: 'xn_shutdown', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'write XN’s metadata and the clean marker (reserved)' },
+  { nr: 1102, name: 'xn_root', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'block of XN’s root catalogue (sys_root) (reserved)' },
+  { nr: 1103, name: 'xn_info', args: [struct('info', 'out', 32)], blocking: false, errors: 'xn', owner: 'xn', doc: 'layout: r_db, t_db, f_db, f_nbytes as u64 (reserved)' },
+  { nr: 1104, name: 'db_find_free', args: [ulong('hint'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'first block of a free run, or 0 (reserved)' },
+  { nr: 1105, name: 'xn_alloc', args: [ulong('da'), struct('op', 'inout', XN_OP_BYTES), int('nilp')], blocking: false, errors: 'xn', owner: 'xn', doc: 'allocate blocks, recorded in the parent (reserved)' },
+  { nr: 1106, name: 'xn_free', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES), int('nilp')], blocking: false, errors: 'xn', owner: 'xn', doc: 'free blocks, recorded in the parent (reserved)' },
+  { nr: 1107, name: 'xn_swap', args: [ulong('v1'), struct('op1', 'inout', XN_OP_BYTES), ulong('v2'), struct('op2', 'inout', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'atomically swap the parents of two block sets (reserved)' },
+  { nr: 1108, name: 'xn_move', args: [ulong('dst'), struct('msrc', 'inout', XN_OP_BYTES), ulong('src'), struct('mdst', 'inout', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'change the parent of a block set (reserved)' },
+  { nr: 1109, name: 'xn_bind', args: [ulong('db'), int('ppn'), uint('cap'), uint('flag'), int('alloc')], blocking: false, errors: 'xn', owner: 'xn', doc: 'bind a buffer-cache page to a block (reserved)' },
+  { nr: 1110, name: 'xn_unbind', args: [ulong('db'), int('ppn'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'drop a block’s buffer-cache page (reserved)' },
+  { nr: 1111, name: 'xn_writeb', args: [ulong('da'), buf('src', 'in', 2, 1), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy bytes into a block’s buffer (reserved)' },
+  { nr: 1112, name: 'xn_readb', args: [buf('dst', 'out', 2, 1), ulong('da'), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy bytes out of a block’s buffer (reserved)' },
+  { nr: 1113, name: 'xn_readin', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous read into the cache; one channel record per block run (reserved)' },
+  { nr: 1114, name: 'xn_writeback', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous write-back; notifies the channel (reserved)' },
+  { nr: 1115, name: 'xn_read_and_insert', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'read blocks into new cache entries; notifies the channel (reserved)' },
+  { nr: 1116, name: 'install_mount', args: [str('name', XN_NAME_MAX), struct('db', 'inout', 8), uint('nelem'), uint('type'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'create a persistent named root (reserved)' },
+  { nr: 1117, name: 'xn_mount', args: [struct('root', 'out', XN_ROOT_ENTRY_BYTES), str('name', XN_NAME_MAX), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'read in a named root (reserved)' },
+  { nr: 1118, name: 'type_import', args: [str('name', XN_NAME_MAX)], blocking: false, errors: 'xn', owner: 'xn', doc: 'create a persistent named type; returns its id (reserved)' },
+  { nr: 1119, name: 'type_mount', args: [str('name', XN_NAME_MAX)], blocking: false, errors: 'xn', owner: 'xn', doc: 'load a persistent named type; returns its id (reserved)' },
+  { nr: 1120, name: 'xn_read_catalogue', args: [struct('catalogue', 'out', XN_CATALOGUE_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out the type/root catalogue (reserved)' },
+  { nr: 1121, name: 'xn_insert_attr', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'register blocks a parent already points to (reserved)' },
+  { nr: 1122, name: 'xn_read_attr', args: [buf('dst', 'out', 2, XN_ATTR_BYTES), ulong('db'), uint('nblocks'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out registry records of blocks (reserved)' },
+  { nr: 1123, name: 'xn_delete_attr', args: [ulong('db'), uint('nblocks'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'drop registry records of blocks (reserved)' },
+  { nr: 1124, name: 'xn_set_type', args: [ulong('da'), int('expectedType'), buf('src', 'in', 3, 1), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'set a union’s type once (reserved)' },
+
+  // ---- raw block device (thesis §3.3.4's minimal alternative; reserved) ----
+  { nr: 1200, name: 'prefetch', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'read n blocks into the buffer cache, then notify chan (reserved)' },
+  { nr: 1201, name: 'commit', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'write n cached blocks to disk, then notify chan (reserved)' },
+] as const satisfies readonly SyscallDecl[];
+
+/** All declarations, as the general type. */
+export const SYSCALL_TABLE: readonly SyscallDecl[] = SYSCALLS;
+
+export type SyscallTable = typeof SYSCALLS;
+export type SyscallName = SyscallTable[number]['name'];
+/** The declaration of call `N`. */
+export type DeclOf<N extends SyscallName> = Extract<SyscallTable[number], { name: N }>;
+
+/** Syscall numbers by name (`NR.read === 0`). */
+export const NR = Object.fromEntries(SYSCALLS.map((d) => [d.name, d.nr])) as { readonly [N in SyscallName]: DeclOf<N>['nr'] };
+
+/** Highest number in the table; the dispatcher's table has this many + 1 slots. */
+export const NR_MAX = Math.max(...SYSCALLS.map((d) => d.nr));
+
+/** Declaration by number, or undefined. */
+export function syscallByNumber(nr: number): SyscallDecl | undefined {
+  return BY_NR.get(nr);
+}
+const BY_NR: ReadonlyMap<number, SyscallDecl> = new Map(SYSCALL_TABLE.map((d) => [d.nr, d]));
