@@ -14,7 +14,7 @@ import type { Config, NicConfig } from './config/schema.js';
 import { DaemonError } from './errors.js';
 import { NetStack } from './kernel/net/index.js';
 import { openNic, type NetDevice } from './nic/index.js';
-import { systemClock, type Clock } from './util/clock.js';
+import { RealClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { packageRoot } from './util/package-root.js';
 import { parseIpv4, parseIpv4Cidr } from './wire/index.js';
@@ -55,8 +55,8 @@ function cardAddresses(nic: NicConfig): { ip: number; prefixLen: number } {
 /** Boot the machine. On failure everything already started is stopped again before the error propagates. */
 export async function bootMachine(config: Config, opts: BootOptions): Promise<Machine> {
   const log = opts.log;
-  const clock = opts.clock ?? systemClock;
-  const startedAtMs = clock.nowMs();
+  const clock = opts.clock ?? new RealClock();
+  const startedAtMs = clock.now();
   const nics: NetDevice[] = [];
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
@@ -89,7 +89,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
 
     const view: CoreView = {
       version: VERSION,
-      uptimeMs: () => clock.nowMs() - startedAtMs,
+      uptimeMs: () => clock.now() - startedAtMs,
       nics: () =>
         config.nics.map(
           (nic, i): NicInfo => {

@@ -4,7 +4,7 @@ import { EAGAIN, EBADF, EFAULT, EINVAL, EIO, ENOSYS } from './abi/errno.js';
 import { PAGE_BYTES } from './abi/layout.js';
 import { NR } from './abi/syscalls.js';
 import { Kernel } from './kernel.js';
-import { VirtualClock } from './proc/clock.js';
+import { VirtualClock } from '../util/clock.js';
 import { runProcess } from './syscall/test-support.js';
 
 describe('the thin layer: golden errno table (reliability-methods §4.4)', () => {

@@ -22,7 +22,7 @@ import { Libc, ProcessExit, type SyscallPort } from './abi/libc.js';
 import { SIGABRT, SIGKILL, SIGTERM, SIG_MAX, signalDefault, signalName } from './abi/signals.js';
 import { NR_MAX, SYSCALL_TABLE, syscallByNumber, xnThinError, type SyscallDecl } from './abi/syscalls.js';
 import { asChannel, type Channel } from './chan/channel.js';
-import { RealClock, type Clock } from './proc/clock.js';
+import { RealClock, type Clock } from '../util/clock.js';
 import { OpenFiles, type KernelFile } from './proc/file.js';
 import type { DeviceLookup } from './proc/packet-socket.js';
 import { Process, type ExitStatus } from './proc/process.js';

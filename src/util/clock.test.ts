@@ -1,39 +1,40 @@
-import { describe, expect, it } from 'vitest';
-import { ManualClock } from './clock.js';
-import { TokenBucket } from './token-bucket.js';
+import { describe, expect, it, vi } from 'vitest';
+import { RealClock, VirtualClock } from './clock.js';
 
-describe('ManualClock', () => {
-  it('fires due timers in time order, including timers armed by timers, and honours cancel', () => {
-    const c = new ManualClock(100);
+describe('clocks', () => {
+  it('virtual: timers fire in deadline order, cancelled ones never, timers set while firing still fire in the same advance', () => {
+    const c = new VirtualClock(100);
     const fired: string[] = [];
-    c.setTimer(30, () => fired.push(`b@${c.nowMs()}`));
+    c.setTimer(30, () => fired.push('b'));
     c.setTimer(10, () => {
-      fired.push(`a@${c.nowMs()}`);
-      c.setTimer(5, () => fired.push(`c@${c.nowMs()}`));
+      fired.push('a');
+      c.setTimer(5, () => fired.push('a+5'));
     });
-    const d = c.setTimer(20, () => fired.push('d'));
-    d.cancel();
-    c.advance(25);
-    expect(fired).toEqual(['a@110', 'c@115']);
-    expect(c.nowMs()).toBe(125);
-    c.advance(10);
-    expect(fired).toEqual(['a@110', 'c@115', 'b@130']);
-    expect(c.pendingTimers).toBe(0);
-  });
-});
-
-describe('TokenBucket', () => {
-  it('allows a burst, then the rate', () => {
-    const b = new TokenBucket(10, 3, 0);
-    expect([b.take(0), b.take(0), b.take(0), b.take(0)]).toEqual([true, true, true, false]);
-    expect(b.take(50)).toBe(false); // half a token
-    expect(b.take(100)).toBe(true); // one token after 100 ms at 10/s
-    expect(b.take(100)).toBe(false);
-    expect(b.take(10_000)).toBe(true); // refilled, capped at burst
-    expect([b.take(10_000), b.take(10_000), b.take(10_000)]).toEqual([true, true, false]);
+    const x = c.setTimer(20, () => fired.push('x'));
+    x.cancel();
+    c.advance(50);
+    expect(fired).toEqual(['a', 'a+5', 'b']);
+    expect(c.now()).toBe(150);
+    expect(c.pending()).toBe(0);
   });
 
-  it('rate 0 never allows', () => {
-    expect(new TokenBucket(0, 5, 0).take(0)).toBe(false);
+  it('real: a delay beyond what setTimeout takes is chained, not fired at once', () => {
+    vi.useFakeTimers();
+    const spy = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      const c = new RealClock();
+      let fired = false;
+      c.setTimer(30 * 24 * 3600 * 1000, () => {
+        fired = true;
+      });
+      // Node fires a setTimeout above 2^31-1 ms after 1 ms: each armed delay must stay below it.
+      expect(spy.mock.calls.every(([, ms]) => (ms ?? 0) <= 0x7fff_ffff)).toBe(true);
+      vi.advanceTimersByTime(0x7fff_ffff);
+      expect(fired).toBe(false);
+      expect(spy.mock.calls.length).toBe(2); // re-armed for the rest
+    } finally {
+      spy.mockRestore();
+      vi.useRealTimers();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Kernel } from '../../kernel/kernel.js';
-import { VirtualClock } from '../../kernel/proc/clock.js';
+import { VirtualClock } from '../../util/clock.js';
 import { settle } from '../../kernel/syscall/test-support.js';
 import { procsRoutes } from './procs.js';
 

@@ -52,7 +52,7 @@ export class NetStack {
   constructor(opts: NetStackOptions) {
     this.#clock = opts.clock;
     this.#log = opts.log;
-    const now = opts.clock.nowMs();
+    const now = opts.clock.now();
     this.ifaces = opts.cards.map(
       (c) =>
         new NetIface(c.dev, {
@@ -70,7 +70,7 @@ export class NetStack {
       (iface, len) => {
         this.dev_queue_xmit(iface, [iface.txBuf.subarray(0, len)]);
       },
-      () => this.#clock.nowMs(),
+      () => this.#clock.now(),
     );
   }
 
@@ -94,7 +94,7 @@ export class NetStack {
       this.#inet.input(iface, frame);
     } catch (err) {
       c.drop('internal_error');
-      const now = this.#clock.nowMs();
+      const now = this.#clock.now();
       if (now - this.#lastErrorLogMs > 1000) {
         this.#lastErrorLogMs = now;
         this.#log?.error({ err, card: iface.name }, 'netif_rx: frame handler threw; frame dropped');
@@ -120,7 +120,7 @@ export class NetStack {
   }
 
   arpTable(): ArpEntryView[] {
-    const now = this.#clock.nowMs();
+    const now = this.#clock.now();
     return this.ifaces.flatMap((i) =>
       i.arp.entries(now).map((e) => ({
         card: i.name,

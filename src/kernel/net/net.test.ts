@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { arpFrame, icmpEchoFrame, ip4, mac, tcpFrame, udpFrame, type L3 } from '../../../test/support/frames.js';
 import { MemoryCard } from '../../nic/index.js';
-import { ManualClock } from '../../util/clock.js';
+import { VirtualClock } from '../../util/clock.js';
 import {
   ArpPacket,
   EthernetFrame,
@@ -60,12 +60,12 @@ function accounting(net: NetStack): { rx: number; accounted: number } {
 
 describe('kernel conventional network path (over the in-memory wire)', () => {
   let card: Wire;
-  let clock: ManualClock;
+  let clock: VirtualClock;
   let net: NetStack;
 
   beforeEach(() => {
     card = new Wire('exo0');
-    clock = new ManualClock(1000);
+    clock = new VirtualClock(1000);
     net = new NetStack({
       cards: [{ dev: card.card, ip: OUR_IP, prefixLen: 24 }],
       arpCacheTtlMs: 60_000,

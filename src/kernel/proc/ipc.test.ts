@@ -5,7 +5,7 @@ import type { Libc } from '../abi/libc.js';
 import { SIGPIPE } from '../abi/signals.js';
 import { Kernel } from '../kernel.js';
 import { advanceUntil, runProcess, settle } from '../syscall/test-support.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock } from '../../util/clock.js';
 
 function pipeOf(sys: Libc): [number, number] {
   const r = sys.pipe();

@@ -4,7 +4,7 @@ import { AF_PACKET, IOVEC_BYTES, MSGHDR_BYTES, SOCKADDR_PKT_BYTES, SOCKADDR_PKT_
 import type { Libc } from '../abi/libc.js';
 import { Kernel } from '../kernel.js';
 import { RecordingDevice, runProcess } from '../syscall/test-support.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock } from '../../util/clock.js';
 
 function sockaddr(sys: Libc, dev: string): number {
   const a = sys.calloc(SOCKADDR_PKT_BYTES);

@@ -5,7 +5,7 @@ import type { Libc } from '../abi/libc.js';
 import { SIGABRT, SIGCHLD, SIGKILL, SIGSTOP, SIGTERM, SIGUSR1, SIGUSR2 } from '../abi/signals.js';
 import { Kernel } from '../kernel.js';
 import { advanceUntil, runProcess, settle } from '../syscall/test-support.js';
-import { VirtualClock } from './clock.js';
+import { VirtualClock } from '../../util/clock.js';
 
 /** A process holding one of everything, then blocked in several calls at once. */
 async function busyProcess(sys: Libc): Promise<void> {

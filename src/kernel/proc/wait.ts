@@ -10,7 +10,7 @@
  * that it was woken and settles its promise; the woken call retries in its own continuation,
  * never inside the waker — so no object is re-entered while it is mid-operation.
  */
-import type { Clock, Timer } from './clock.js';
+import type { Clock, Timer } from '../../util/clock.js';
 
 /** Something registered on a wait queue. `owner` is the pid it belongs to (0: the kernel). */
 export interface WaitEntry {

@@ -5,7 +5,7 @@
  */
 import { EINVAL } from '../abi/errno.js';
 import { POLLERR, POLLFD_BYTES, POLLFD_OFF_EVENTS, POLLFD_OFF_FD, POLLFD_OFF_REVENTS, POLLHUP, POLLNVAL } from '../abi/layout.js';
-import type { Clock } from '../proc/clock.js';
+import type { Clock } from '../../util/clock.js';
 import type { Process } from '../proc/process.js';
 import { ScanScratch, deadlineOf, waitAndRescan, type ScanList } from './wait-scan.js';
 

@@ -20,7 +20,7 @@ import {
 import type { Libc } from '../abi/libc.js';
 import { SIGUSR1 } from '../abi/signals.js';
 import { Kernel } from '../kernel.js';
-import { VirtualClock } from '../proc/clock.js';
+import { VirtualClock } from '../../util/clock.js';
 import { advanceUntil, runProcess, settle } from '../syscall/test-support.js';
 import { KernelFile } from '../proc/file.js';
 import { Epoll } from './epoll.js';

@@ -8,7 +8,7 @@
  */
 import { EBADF, EINVAL } from '../abi/errno.js';
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDBAND, POLLRDNORM, POLLWRBAND, POLLWRNORM, TIMEVAL_OFF_SEC, TIMEVAL_OFF_USEC } from '../abi/layout.js';
-import type { Clock } from '../proc/clock.js';
+import type { Clock } from '../../util/clock.js';
 import type { Process } from '../proc/process.js';
 import { ScanScratch, deadlineOf, waitAndRescan, type ScanList } from './wait-scan.js';
 

@@ -5,7 +5,7 @@
  * do_select/do_poll do). Scans are O(n) by nature; epoll exists for the O(ready) case.
  */
 import { EINTR } from '../abi/errno.js';
-import type { Clock } from '../proc/clock.js';
+import type { Clock } from '../../util/clock.js';
 import type { Process } from '../proc/process.js';
 import { INTERRUPTED, Sleep, TIMED_OUT } from '../proc/wait.js';
 

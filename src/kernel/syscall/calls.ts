@@ -44,7 +44,7 @@ import {
 } from '../abi/layout.js';
 import { SIGKILL, SIGPIPE, SIGSTOP, SIG_MAX, signalDefault } from '../abi/signals.js';
 import { CHAN_DEFAULT_RECORDS, CHAN_MAX_RECORDS, Channel } from '../chan/channel.js';
-import type { Clock } from '../proc/clock.js';
+import type { Clock } from '../../util/clock.js';
 import type { KernelFile, OpenFiles } from '../proc/file.js';
 import { PacketSocket, type DeviceLookup } from '../proc/packet-socket.js';
 import { Pipe } from '../proc/pipe.js';

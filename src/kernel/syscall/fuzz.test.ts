@@ -27,7 +27,7 @@ import { ProcessExit, type Libc } from '../abi/libc.js';
 import { SIGKILL } from '../abi/signals.js';
 import { SYSCALL_TABLE, type ArgSpec, type SyscallDecl } from '../abi/syscalls.js';
 import { Kernel } from '../kernel.js';
-import { VirtualClock } from '../proc/clock.js';
+import { VirtualClock } from '../../util/clock.js';
 import { RecordingDevice, settle } from './test-support.js';
 
 const MEM = 32 * 1024;

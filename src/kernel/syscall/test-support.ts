@@ -6,7 +6,7 @@
 import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../nic/types.js';
 import type { Libc } from '../abi/libc.js';
 import type { Kernel, SpawnOptions } from '../kernel.js';
-import type { VirtualClock } from '../proc/clock.js';
+import type { VirtualClock } from '../../util/clock.js';
 import type { ExitStatus } from '../proc/process.js';
 
 /** A card that records what is sent; `full` makes it drop like a card whose queue is full. */
