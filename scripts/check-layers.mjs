@@ -20,8 +20,9 @@ const RULES = [
   // A user process sees only the ABI (numbers, structs, the libc wrapper) and pure libraries.
   ['src/kernel/abi/', ['src/util/', 'src/wire/']],
   ['src/cheetah/', ['src/kernel/abi/', 'src/util/', 'src/wire/']],
+  ['src/programs/', ['src/kernel/abi/', 'src/util/', 'src/wire/', 'src/cheetah/']],
   ['src/kernel/', ['src/nic/', 'src/disk/', 'src/util/', 'src/errors.ts', 'src/wire/', 'src/config/']],
-  ['src/admin/', ['src/kernel/', 'src/nic/', 'src/disk/', 'src/cheetah/', 'src/util/', 'src/errors.ts', 'src/wire/', 'src/config/', 'src/machine.ts']],
+  ['src/admin/', ['src/kernel/', 'src/nic/', 'src/disk/', 'src/cheetah/', 'src/programs/', 'src/util/', 'src/errors.ts', 'src/wire/', 'src/config/']],
 ];
 const DYNAMIC_CODE_ALLOWED = ['src/kernel/dpf/codegen.ts'];
 

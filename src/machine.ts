@@ -3,7 +3,7 @@
  * down in reverse. `src/main.ts` runs it as the daemon; tests boot it in-process on the memory
  * backend.
  *
- *   config → cards (TAP or memory) → kernel (network path) → admin API
+ *   config → cards (TAP or memory) → kernel (network path, processes) → admin API
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,9 @@ import { buildAdmin, listenAdmin } from './admin/index.js';
 import type { CoreView, NicInfo } from './admin/routes/core.js';
 import type { Config, NicConfig } from './config/schema.js';
 import { DaemonError } from './errors.js';
-import { NetStack } from './kernel/net/index.js';
+import { Kernel, NetStack } from './kernel/index.js';
+import { procsRoutes } from './admin/routes/procs.js';
+import { programsRoutes } from './admin/routes/programs.js';
 import { openNic, type NetDevice } from './nic/index.js';
 import { RealClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -23,6 +25,7 @@ export interface Machine {
   readonly config: Config;
   readonly nics: readonly NetDevice[];
   readonly net: NetStack;
+  readonly kernel: Kernel;
   /** The admin app, when enabled. */
   readonly admin: FastifyInstance | undefined;
   /** Where the admin API listens (`http://127.0.0.1:8080`), when enabled. */
@@ -87,6 +90,19 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
     });
     net.start();
 
+    const kernel = new Kernel({
+      devices: new Map(nics.map((d) => [d.name, d])),
+      clock,
+      log: log.child({ component: 'kernel' }),
+      fdLimit: config.procs.fdLimit,
+      memoryBytes: config.procs.memoryBytes,
+      traceEntries: config.procs.traceEntries,
+      traceTiming: config.procs.traceTiming,
+      keepExited: config.procs.keepExited,
+    });
+    // Processes go first at shutdown: SIGTERM, a grace period, then SIGKILL.
+    stops.push(() => kernel.shutdown(config.procs.shutdownGraceMs));
+
     const view: CoreView = {
       version: VERSION,
       uptimeMs: () => clock.now() - startedAtMs,
@@ -112,7 +128,14 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
     let admin: FastifyInstance | undefined;
     let adminUrl: string | undefined;
     if (config.admin.enabled) {
-      const app = await buildAdmin({ view, log: log.child({ component: 'admin' }) });
+      const app = await buildAdmin({
+        view,
+        log: log.child({ component: 'admin' }),
+        plugins: [
+          { plugin: procsRoutes, opts: { kernel } },
+          { plugin: programsRoutes, opts: { kernel } },
+        ],
+      });
       admin = app;
       const listener = await listenAdmin(app, config.admin);
       stops.push(() => listener.close());
@@ -134,6 +157,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
       config,
       nics,
       net,
+      kernel,
       admin,
       adminUrl,
       stop: () => (stopped ??= stopAll()),

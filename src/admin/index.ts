@@ -42,10 +42,13 @@ function hostAllowed(hostHeader: string | undefined): boolean {
   return m !== null && LOOPBACK_HOSTS.has((m[1] as string).toLowerCase());
 }
 
-/** Build the admin app (not listening). */
-export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
+/**
+ * The admin framework without routes: the error contract, the Host check, the shared error
+ * schema and OpenAPI. Route plugins are registered on it (tests of a plugin use it directly).
+ */
+export async function createAdminApp(log?: Logger): Promise<FastifyInstance> {
   const app = Fastify({
-    ...(opts.log !== undefined ? { loggerInstance: opts.log as FastifyBaseLogger } : {}),
+    ...(log !== undefined ? { loggerInstance: log as FastifyBaseLogger } : {}),
     // Request logs stay off: the admin API is polled by tools; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
@@ -86,7 +89,12 @@ export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  return app;
+}
 
+/** Build the admin app with the core routes and the subsystems' plugins (not listening). */
+export async function buildAdmin(opts: AdminOptions): Promise<FastifyInstance> {
+  const app = await createAdminApp(opts.log);
   await app.register(coreRoutes, { view: opts.view });
   for (const p of opts.plugins ?? []) await app.register(p.plugin, p.opts as never);
   await app.ready();

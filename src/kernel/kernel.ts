@@ -24,7 +24,7 @@ import { NR_MAX, SYSCALL_TABLE, syscallByNumber, xnThinError, type SyscallDecl }
 import { asChannel, type Channel } from './chan/channel.js';
 import { RealClock, type Clock } from '../util/clock.js';
 import { OpenFiles, type KernelFile } from './proc/file.js';
-import type { DeviceLookup } from './proc/packet-socket.js';
+import type { DeviceLookup } from './net/packet-socket.js';
 import { Process, type ExitStatus } from './proc/process.js';
 import { TraceRing, type TraceEntry } from './proc/trace.js';
 import { Epoll } from './select/epoll.js';

@@ -2,7 +2,7 @@
  * Admin routes of the disk and the buffer cache: `GET /v1/disk`, `GET /v1/bcache`. Read-only.
  * Register with `app.register(diskRoutes, { device, cache })`.
  */
-import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import type { BlockDevice } from '../../disk/index.js';
 import type { BufferCache } from '../../kernel/bcache/index.js';
 
@@ -12,30 +12,10 @@ export interface DiskRoutesOptions {
   cache: BufferCache;
 }
 
-const errorBody = {
-  type: 'object',
-  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
-  required: ['error'],
-} as const;
-
 const numbers = { type: 'object', additionalProperties: { type: 'number' } } as const;
-
-/** Answer errors of these routes as `{"error":{"code","message"}}` (validation → 400). */
-export function jsonErrors(app: FastifyInstance): void {
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (err.validation !== undefined || (err.statusCode ?? 500) < 500) {
-      return reply.code(err.statusCode ?? 400).send({ error: { code: err.statusCode === 404 ? 'ADMIN_ERR_NOT_FOUND' : 'ADMIN_ERR_BAD_REQUEST', message: err.message } });
-    }
-    app.log.error({ err }, 'admin route failed');
-    return reply.code(500).send({ error: { code: 'ADMIN_ERR_INTERNAL', message: 'internal error' } });
-  });
-}
-
-export { errorBody };
 
 /** The plugin. */
 export const diskRoutes: FastifyPluginAsync<DiskRoutesOptions> = async (app, opts) => {
-  jsonErrors(app);
   const { device, cache } = opts;
   app.get(
     '/v1/disk',

@@ -1,5 +1,5 @@
-import Fastify from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAdminApp } from '../index.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { VirtualClock } from '../../util/clock.js';
 import { settle } from '../../kernel/syscall/test-support.js';
@@ -13,7 +13,7 @@ describe('admin: /v1/procs', () => {
 
   async function setup() {
     const kernel = new Kernel({ clock: new VirtualClock() });
-    const app = Fastify();
+    const app = await createAdminApp();
     apps.push(app);
     await app.register(procsRoutes, { kernel });
     await app.ready();

@@ -11,22 +11,14 @@
  */
 // The swagger plugin's types add `summary` to route schemas (the admin app serves OpenAPI).
 import type {} from '@fastify/swagger';
-import type { FastifyError, FastifyPluginAsync } from 'fastify';
-import { DaemonError, isDaemonError } from '../../errors.js';
+import type { FastifyPluginAsync } from 'fastify';
+import { errorResponses, notFound } from '../errors.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Process } from '../../kernel/proc/process.js';
 
 export interface ProcsRoutesOptions {
   kernel: Kernel;
 }
-
-const errorBody = {
-  type: 'object',
-  required: ['error'],
-  properties: {
-    error: { type: 'object', required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } },
-  },
-} as const;
 
 const exitStatus = {
   type: ['object', 'null'],
@@ -112,17 +104,10 @@ const pidParams = {
 export const procsRoutes: FastifyPluginAsync<ProcsRoutesOptions> = async (app, opts) => {
   const { kernel } = opts;
 
-  app.setErrorHandler((err: FastifyError, _req, reply) => {
-    if (isDaemonError(err)) return reply.code(err.httpStatus).send({ error: { code: err.code, message: err.message } });
-    if (err.validation !== undefined) return reply.code(400).send({ error: { code: 'ADMIN_ERR_BAD_REQUEST', message: err.message } });
-    app.log.error({ err }, 'procs route failed');
-    return reply.code(500).send({ error: { code: 'ADMIN_ERR_INTERNAL', message: 'internal error' } });
-  });
-
   const find = (pidText: string): Process => {
     const pid = Number(pidText);
     const p = Number.isSafeInteger(pid) ? kernel.process(pid) : undefined;
-    if (p === undefined) throw new DaemonError('ADMIN_ERR_NOT_FOUND', `no process ${pidText}`);
+    if (p === undefined) throw notFound(`no process ${pidText}`);
     return p;
   };
 
@@ -145,8 +130,7 @@ export const procsRoutes: FastifyPluginAsync<ProcsRoutesOptions> = async (app, o
         params: pidParams,
         response: {
           200: { type: 'object', required: ['proc', 'fds'], properties: { proc: processView, fds: { type: 'array', items: fdView } } },
-          400: errorBody,
-          404: errorBody,
+          ...errorResponses,
         },
       },
     },
@@ -174,8 +158,7 @@ export const procsRoutes: FastifyPluginAsync<ProcsRoutesOptions> = async (app, o
               entries: { type: 'array', items: traceEntry },
             },
           },
-          400: errorBody,
-          404: errorBody,
+          ...errorResponses,
         },
       },
     },

@@ -1,5 +1,5 @@
-import Fastify from 'fastify';
 import { describe, expect, it } from 'vitest';
+import { createAdminApp } from '../index.js';
 import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { BufferCache } from '../../kernel/bcache/index.js';
 import { XN, XN_DB, XN_ZERO_FILL, Xn } from '../../kernel/xn/index.js';
@@ -20,7 +20,7 @@ async function app() {
   xn.bind(ctx, f, XN_ZERO_FILL);
   xn.writeb(ctx, f * BLOCK_SIZE, dataBlock(3));
   await writebackWait(xn, ctx, [{ db: f, n: 1 }]);
-  const a = Fastify();
+  const a = await createAdminApp();
   await a.register(diskRoutes, { device, cache });
   await a.register(xnRoutes, { xn });
   return { a, xn, root, f, dir };

@@ -9,7 +9,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { disassemble, type Xn } from '../../kernel/xn/index.js';
-import { errorBody, jsonErrors } from './disk.js';
+import { badRequest, errorResponses, notFound } from '../errors.js';
 
 /** Options of {@link xnRoutes}. */
 export interface XnRoutesOptions {
@@ -28,12 +28,9 @@ export function hexdump(b: Uint8Array): string[] {
   return lines;
 }
 
-const notFound = (what: string) => ({ error: { code: 'ADMIN_ERR_NOT_FOUND', message: what } });
-const offline = { error: { code: 'ADMIN_ERR_BAD_REQUEST', message: 'XN is not initialized' } };
 
 /** The plugin. */
 export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) => {
-  jsonErrors(app);
   const { xn } = opts;
   const anyObj = { type: 'object', additionalProperties: true } as const;
 
@@ -83,12 +80,12 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     {
       schema: {
         params: { type: 'object', properties: { db: { type: 'integer', minimum: 0 } }, required: ['db'], additionalProperties: false },
-        response: { 200: anyObj, 404: errorBody },
+        response: { 200: anyObj, ...errorResponses },
       },
     },
-    async (req, reply) => {
+    async (req) => {
       const info = xn.blockInfo(req.params.db);
-      if (info === null) return reply.code(404).send(notFound(`block ${req.params.db} is outside the disk`));
+      if (info === null) throw notFound(`block ${req.params.db} is outside the disk`);
       return {
         db: info.db,
         allocated: info.allocated,
@@ -107,11 +104,11 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
       schema: {
         // maxProperties, not additionalProperties: fastify's ajv removes unknown fields silently.
         body: { type: ['object', 'null'], maxProperties: 0 },
-        response: { 200: anyObj, 400: errorBody },
+        response: { 200: anyObj, ...errorResponses },
       },
     },
-    async (_req, reply) => {
-      if (!xn.online) return reply.code(400).send(offline);
+    async () => {
+      if (!xn.online) throw badRequest('XN is not initialized');
       const r = await xn.fsck();
       return { ...r, ok: r.dangling === 0 && r.doublyOwned === 0 && r.leaked === 0 };
     },

@@ -46,7 +46,7 @@ import { SIGKILL, SIGPIPE, SIGSTOP, SIG_MAX, signalDefault } from '../abi/signal
 import { CHAN_DEFAULT_RECORDS, CHAN_MAX_RECORDS, Channel } from '../chan/channel.js';
 import type { Clock } from '../../util/clock.js';
 import type { KernelFile, OpenFiles } from '../proc/file.js';
-import { PacketSocket, type DeviceLookup } from '../proc/packet-socket.js';
+import { PacketSocket, type DeviceLookup } from '../net/packet-socket.js';
 import { Pipe } from '../proc/pipe.js';
 import type { ExitStatus, Process } from '../proc/process.js';
 import { INTERRUPTED, Sleep, TIMED_OUT } from '../proc/wait.js';

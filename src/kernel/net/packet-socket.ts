@@ -10,7 +10,7 @@
 import { EINVAL, EMSGSIZE, ENOBUFS, ENODEV, EDESTADDRREQ, EOPNOTSUPP } from '../abi/errno.js';
 import { AF_PACKET, ETH_HLEN, POLLOUT, POLLWRNORM, SOCKADDR_PKT_DEVICE_BYTES, SOCKADDR_PKT_OFF_DEVICE, SOCKADDR_PKT_OFF_FAMILY } from '../abi/layout.js';
 import type { NetDevice } from '../../nic/types.js';
-import { KernelFile } from './file.js';
+import { KernelFile } from '../proc/file.js';
 
 /** Finds a card by interface name. */
 export type DeviceLookup = (name: string) => NetDevice | undefined;

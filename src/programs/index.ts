@@ -1,0 +1,28 @@
+/**
+ * @module programs
+ *
+ * The machine's built-in programs — its `/bin`. Each is a user process: it may import only the
+ * ABI (`src/kernel/abi`), `src/wire` and `src/util` (scripts/check-layers.mjs), and reaches the
+ * kernel only through the `sys` it is given. The admin API starts them (`POST /v1/procs`); the
+ * daemon starts Cheetah at boot.
+ */
+import type { Libc } from '../kernel/abi/index.js';
+import { pktsend } from './pktsend.js';
+
+export interface ProgramSpec {
+  description: string;
+  /** Credential the program runs with unless the request says otherwise. */
+  defaultUid: number;
+  /** Memory of the process, bytes. */
+  memoryBytes: number;
+  main(sys: Libc, args: readonly string[]): Promise<number | void> | number | void;
+}
+
+export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
+  pktsend: {
+    description: 'pktsend CARD HEXFRAME [COUNT]: send a raw Ethernet frame through a packet socket (uid 0 only)',
+    defaultUid: 0,
+    memoryBytes: 1 << 20,
+    main: pktsend,
+  },
+};
