@@ -154,8 +154,10 @@ export interface CodegenStats {
 export interface UnitCompilerOptions {
   /** Largest unit source, in characters, before the unit falls back to the interpreter. */
   readonly maxUnitChars: number;
-  /** Shapes kept when unused (beyond them, unused shapes are dropped). */
+  /** Unused shapes kept for reuse; past this many, or past `maxCacheChars`, unused shapes are dropped. */
   readonly maxIdleShapes: number;
+  /** Characters of cached source beyond which unused shapes are dropped. */
+  readonly maxCacheChars: number;
   /** Checks a source before it is compiled: null when fine, else the problem. */
   readonly check?: ((source: string) => string | null) | undefined;
   /** Told about a source the check refused. */
@@ -231,7 +233,9 @@ export class UnitCompiler {
     head.unitKey = null;
     if (key === null) return;
     const shape = this.#shapes.get(key);
-    if (shape !== undefined && --shape.users === 0 && ++this.#idle > this.#opts.maxIdleShapes) this.#sweep();
+    if (shape === undefined || --shape.users !== 0) return;
+    this.#idle++;
+    if (this.#idle > this.#opts.maxIdleShapes || this.stats.sourceChars > this.#opts.maxCacheChars) this.#sweep();
   }
 
   /** Every cached source with its number of users. */

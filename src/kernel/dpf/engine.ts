@@ -45,7 +45,11 @@ export interface DpfEngineOptions {
   readonly maxFilters?: number;
   /** Trie nodes (atoms and hash nodes) at once; an insert beyond gets `DPF_NOMEM`. Default 262144. */
   readonly maxTrieNodes?: number;
-  /** Largest unit source, in characters, before that unit is interpreted instead. Default 262144. */
+  /**
+   * Largest unit source, in characters, before that unit is interpreted instead. Bounds the
+   * compile work of one insert (a unit is re-emitted, re-checked and recompiled when its
+   * structure changes). Default 65536.
+   */
   readonly maxUnitChars?: number;
   /** Re-parse every generated source with acorn against the template allow-list before compiling it. Default true. */
   readonly checkGeneratedCode?: boolean;
@@ -130,13 +134,14 @@ export class DpfEngine {
   constructor(opts: DpfEngineOptions = {}) {
     this.#maxFilters = option(opts.maxFilters, 4096, 1, MAX_FILTERS_LIMIT, 'maxFilters');
     this.#maxTrieNodes = option(opts.maxTrieNodes, 262144, 1, 2 ** 31 - 1, 'maxTrieNodes');
-    this.#maxUnitChars = option(opts.maxUnitChars, 262144, 64, 2 ** 30, 'maxUnitChars');
+    this.#maxUnitChars = option(opts.maxUnitChars, 65536, 64, 2 ** 30, 'maxUnitChars');
     this.#log = opts.log ?? componentLogger('dpf');
     this.#matches = new Float64Array(this.#maxFilters + 1);
     this.#free = new Int32Array(this.#maxFilters);
     this.#compiler = new UnitCompiler({
       maxUnitChars: this.#maxUnitChars,
       maxIdleShapes: 256,
+      maxCacheChars: 4 * this.#maxUnitChars,
       check: opts.checkGeneratedCode === false ? undefined : checkGeneratedSource,
       onCheckFailure: (problem, source) => this.#log.error({ problem, source }, 'generated DPF code failed its allow-list check; unit interpreted'),
     });

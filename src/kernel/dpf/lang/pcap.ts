@@ -35,7 +35,7 @@
 import type { FilterAst, FilterAtom, LoadWidth } from './ast.js';
 import { normalize, formatNormalFilter } from './normalize.js';
 import { formatFilterText } from './text.js';
-import { verify } from './verify.js';
+import { type VerifiedFilter, verify } from './verify.js';
 
 /** Most DPF filters one expression may expand into. */
 export const PCAP_MAX_FILTERS = 64;
@@ -44,7 +44,7 @@ export const PCAP_MAX_CHARS = 4096;
 
 /** Result of {@link compilePcapExpression}. */
 export type PcapResult =
-  | { readonly ok: true; readonly filters: readonly FilterAst[]; readonly text: readonly string[] }
+  | { readonly ok: true; readonly filters: readonly VerifiedFilter[]; readonly text: readonly string[] }
   | { readonly ok: false; readonly reason: string; readonly column: number };
 
 /** One equality test: `(load(off, size) & mask) == value`, `l4` when relative to the transport header. */
@@ -266,7 +266,10 @@ class Parser {
       if (t === undefined || t.text === ')') return left;
       const isAnd = t.text === 'and' || t.text === '&&';
       const isOr = t.text === 'or' || t.text === '||';
-      if (!isAnd && !isOr) throw new PcapError(t.column, `expected 'and' or 'or', found ${JSON.stringify(t.text)}`);
+      if (!isAnd && !isOr) {
+        const why = Object.hasOwn(UNSUPPORTED, t.text) ? UNSUPPORTED[t.text] : undefined;
+        throw new PcapError(t.column, why ?? `expected 'and' or 'or', found ${JSON.stringify(t.text)}`);
+      }
       this.#i++;
       const right = this.#term();
       left = isAnd ? and(left, right, t.column) : or(left, right, t.column);
@@ -458,17 +461,24 @@ class Parser {
   }
 }
 
-/** Any transport fact needs the fragment test and the IHL shift, as libpcap emits them. */
+/** One filter per conjunction, facts once each; a transport fact needs the fragment test and the IHL shift, as libpcap emits them. */
 function toAst(c: Conj): FilterAst {
   const atoms: FilterAtom[] = [];
+  const seen = new Set<string>();
+  const facts = c.facts.filter((f) => {
+    const key = `${f.l4 ? 't' : 'a'}${f.off}:${f.size}:${f.mask}:${f.value}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
   const atom = (f: Fact, at: number): FilterAtom => {
     const width = (f.size * 8) as LoadWidth;
     const full = f.size === 4 ? 0xffffffff : 2 ** width - 1;
     return f.mask === full ? { op: 'eq', width, offset: at, value: f.value } : { op: 'meq', width, offset: at, mask: f.mask, value: f.value };
   };
-  for (const f of c.facts) if (!f.l4) atoms.push(atom(f, f.off));
+  for (const f of facts) if (!f.l4) atoms.push(atom(f, f.off));
   if (c.minLen > 0) atoms.push({ op: 'meq', width: 8, offset: c.minLen - 1, mask: 0, value: 0 });
-  const transport = c.facts.filter((f) => f.l4);
+  const transport = facts.filter((f) => f.l4);
   if (transport.length > 0) {
     atoms.push({ op: 'meq', width: 16, offset: 20, mask: 0x1fff, value: 0 });
     atoms.push({ op: 'mshift', width: 8, offset: 14, mask: 0x0f, shift: 2 });
@@ -494,7 +504,7 @@ export function compilePcapExpression(expr: string): PcapResult {
     if (e instanceof PcapError) return { ok: false, reason: `${e.column}: ${e.message}`, column: e.column };
     throw e;
   }
-  const filters: FilterAst[] = [];
+  const filters: VerifiedFilter[] = [];
   const text: string[] = [];
   const seen = new Set<string>();
   let lastRefusal = '';
