@@ -3,10 +3,42 @@
  * after every mutation. It recomputes from scratch everything the trie keeps incrementally and
  * reports each disagreement as one line; an empty list means consistent.
  */
-import { emitUnit, type UnitCompiler } from './codegen.js';
+import { emitUnit, layoutUnit, type UnitCompiler } from './codegen.js';
 import { interpretUnit } from './interp.js';
 import { compareField } from './lang/normalize.js';
-import { NODE_EQ, NODE_HASH, NODE_ROOT, NODE_SHIFT, type Trie, type TrieNode, successors } from './trie.js';
+import { NODE_EQ, NODE_HASH, NODE_ROOT, NODE_SHIFT, type Trie, type TrieNode, holderOf, successors } from './trie.js';
+
+/** A unit head's code against what it should be now: shape, nodes, row and nested tables. */
+function checkUnit(trie: Trie, head: TrieNode, compiler: UnitCompiler, maxUnitChars: number): string[] {
+  if (head.fn === null || head.reg === null) return ['unit head without code'];
+  const [holder, idx] = holderOf(trie, head);
+  if (idx < 0 || holder.at(idx) !== head) return ['unit head not found in its holder table'];
+  const row = holder.rows.subarray(idx * holder.stride, (idx + 1) * holder.stride);
+  const problems: string[] = [];
+  if (holder.shapes[row[0] as number] !== head.fn) problems.push('row names another function');
+  if (row[1] !== head.fid) problems.push(`row has head id ${row[1]}, node ${head.fid}`);
+  const layout = layoutUnit(head);
+  const source = emitUnit(head, layout, maxUnitChars);
+  if (head.fn === interpretUnit) {
+    if (source !== null) problems.push('interpreted unit that fits the budget');
+    return problems;
+  }
+  if (head.unitKey !== layout.key) return [...problems, 'stale code (shape changed)'];
+  if (source === null || compiler.sourceOf(layout.key) !== source) problems.push('cached source differs from a fresh emission');
+  if (layout.reg.length !== head.reg.length || layout.reg.some((n, k) => head.reg?.[k] !== n)) problems.push('stale region');
+  const tabs = holder.tabs[idx] ?? [];
+  if (tabs.length !== layout.hashes.length || layout.hashes.some((h, k) => tabs[k] !== h.table)) problems.push('stale nested tables');
+  layout.reg.forEach((n, k) => {
+    if (k === 0) return;
+    const c = layout.rowAt[k] as number;
+    if (n.rowAt !== c) problems.push(`node ${k}: rowAt ${n.rowAt}, laid out at ${c}`);
+    const want = n.kind === NODE_EQ ? [n.v, n.fid] : n.kind === NODE_SHIFT ? [n.fid] : [];
+    want.forEach((w, d) => {
+      if (row[c + d] !== w) problems.push(`node ${k}: row[${c + d}] = ${row[c + d]}, expected ${w}`);
+    });
+  });
+  return problems;
+}
 
 /** What `checkTrie` compares the trie against. */
 export interface CheckContext {
@@ -77,15 +109,8 @@ export function checkTrie(trie: Trie, ctx: CheckContext): string[] {
       problems.push(`${where(node)}: owners ${JSON.stringify([...summary])}, counted ${JSON.stringify([...owners])}`);
     }
     if (node.isUnitHead) {
-      if (node.fn === null || node.reg === null) problems.push(`${where(node)}: unit head without code`);
-      else if (node.fn === interpretUnit) {
-        if (emitUnit(node, ctx.maxUnitChars) !== null) problems.push(`${where(node)}: interpreted unit that fits the budget`);
-      } else {
-        const code = emitUnit(node, ctx.maxUnitChars);
-        if (code === null || code.source !== node.unitKey) problems.push(`${where(node)}: stale code (shape changed)`);
-        else if (code.reg.length !== node.reg.length || code.reg.some((n, i) => node.reg?.[i] !== n)) problems.push(`${where(node)}: stale region`);
-        if (node.unitKey !== null) users.set(node.unitKey, (users.get(node.unitKey) ?? 0) + 1);
-      }
+      for (const problem of checkUnit(trie, node, ctx.compiler, ctx.maxUnitChars)) problems.push(`${where(node)}: ${problem}`);
+      if (node.unitKey !== null) users.set(node.unitKey, (users.get(node.unitKey) ?? 0) + 1);
     } else if (node.fn !== null || node.reg !== null || node.unitKey !== null) {
       problems.push(`${where(node)}: code on a node that is not a unit head`);
     }
@@ -101,8 +126,8 @@ export function checkTrie(trie: Trie, ctx: CheckContext): string[] {
     else if (end.fidOwner !== pid) problems.push(`filter #${fid}: owner ${end.fidOwner}, recorded ${pid}`);
   }
   for (const fid of seen.keys()) if (!ctx.filters.has(fid)) problems.push(`filter #${fid}: in the trie but not installed`);
-  for (const { source, users: u } of ctx.compiler.shapes()) {
-    if (u !== (users.get(source) ?? 0)) problems.push(`shape cache: ${u} users recorded, ${users.get(source) ?? 0} found`);
+  for (const { key, users: u } of ctx.compiler.shapes()) {
+    if (u !== (users.get(key) ?? 0)) problems.push(`shape cache: ${u} users recorded, ${users.get(key) ?? 0} found`);
   }
   return problems;
 }

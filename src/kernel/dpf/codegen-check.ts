@@ -11,11 +11,12 @@ interface Node {
   readonly [key: string]: unknown;
 }
 
-const PARAMS = ['p', 'n', 'b', 'N'];
-// `undefined` cannot be rebound here: no declaration may take that name and nothing assigns.
-const NAMES = new Set([...PARAMS, 'e', 'r', 'undefined']);
-const LOCAL = /^(e|r|b[0-9]+)$/;
-const PROPERTIES = new Set(['v', 'fid', 'table', 'get', 'fn', 'reg']);
+const PARAMS = ['p', 'n', 'b', 'h', 'i'];
+const NAMES = new Set(PARAMS);
+const LOCAL = /^(K|o|T|t|x|r|b[0-9]+)$/;
+const PROPERTIES = new Set(['rows', 'stride', 'tabs', 'find', 'shapes']);
+/** Properties whose value may be indexed. */
+const INDEXABLE = new Set(['rows', 'tabs', 'shapes']);
 const BINARY = new Set(['+', '*', '<=', '>=', '===', '!==', '&', '|', '<<', '>>>']);
 
 class Refused extends Error {}
@@ -79,8 +80,10 @@ function visit(node: Node): void {
       const object = child(node, 'object');
       const property = child(node, 'property');
       if (node['computed'] === true) {
-        if (object.type !== 'Identifier' || (object['name'] !== 'p' && object['name'] !== 'N')) fail(node, 'index into something other than p or N');
-        if (object['name'] === 'N' && property.type !== 'Literal') fail(node, 'N indexed by a non-literal');
+        const base = object.type === 'Identifier' ? String(object['name']) : object.type === 'MemberExpression' && object['computed'] !== true ? String((object['property'] as Node)['name']) : '';
+        if (base !== 'p' && base !== 'K' && base !== 'T' && !INDEXABLE.has(base)) fail(node, 'index into something not indexable');
+        if (base === 'T' && property.type !== 'Literal') fail(node, 'T indexed by a non-literal');
+        visit(object);
         visit(property);
         return;
       }
@@ -91,8 +94,13 @@ function visit(node: Node): void {
     case 'CallExpression': {
       if (node['optional'] === true) fail(node, 'optional call');
       const callee = child(node, 'callee');
-      const name = callee.type === 'MemberExpression' && callee['computed'] !== true ? (callee['property'] as Node)['name'] : undefined;
-      if (name !== 'get' && name !== 'fn') fail(node, 'only .get() and .fn() calls');
+      const find = callee.type === 'MemberExpression' && callee['computed'] !== true && (callee['property'] as Node)['name'] === 'find';
+      const shape =
+        callee.type === 'MemberExpression' &&
+        callee['computed'] === true &&
+        (callee['object'] as Node).type === 'MemberExpression' &&
+        ((callee['object'] as Node)['property'] as Node)['name'] === 'shapes';
+      if (!find && !shape) fail(node, 'only .find() and shapes[…]() calls');
       visit(callee);
       visitAll(node['arguments'], node);
       return;
@@ -119,7 +127,7 @@ function visit(node: Node): void {
 export function checkGeneratedSource(body: string): string | null {
   let program: Node;
   try {
-    program = parse(`(function (p, n, b, N) {\n${body}\n})`, { ecmaVersion: 2022, sourceType: 'script' }) as unknown as Node;
+    program = parse(`(function (p, n, b, h, i) {\n${body}\n})`, { ecmaVersion: 2022, sourceType: 'script' }) as unknown as Node;
   } catch (e) {
     return `does not parse: ${(e as Error).message}`;
   }

@@ -4,15 +4,18 @@
  * allowed to do so (scripts/check-layers.mjs).
  *
  * Safety: the source is assembled only from the fixed templates below, whose only inputs are
- * numbers from verified, canonical atoms (offsets, masks, shift factors) and indexes into the
- * unit's region; no text a process supplied ever reaches it. Constants compared against
- * (`N[i].v`), filter ids (`N[i].fid`) and hash tables (`N[i].table`) are read from the region's
- * nodes, never written into the source. Every load is guarded by a bounds check (elided when a
- * dominating check on the same base already covers it) and a shift's new base must not pass
- * `n`. Before `new Function`, the source can be re-parsed and checked against an allow-list of
- * node types and names (`codegen-check.ts`; on by default).
+ * numbers from verified, canonical atoms (offsets, masks, shift factors) and positions in the
+ * unit's row; no text a process supplied ever reaches it. Compared values and filter ids are
+ * read from the unit's row of int32 constants (`K[o + c]`), never written into the source.
+ * Every load is guarded by a bounds check (elided when a dominating check on the same base
+ * already covers it), and a shift's new base must not pass `n`. Before `new Function`, the
+ * source is re-parsed and checked against an allow-list of node types and names
+ * (`codegen-check.ts`; on by default).
  *
- * Cost: because constants live in the nodes, units of the same shape share one source text,
+ * Speed: a unit's row lives in the table that holds the unit (`HashTable.rows`), so a frame
+ * costs one probe line and one row line per hash level — flat in the number of connections.
+ *
+ * Cost of change: since constants live in rows, units of the same shape share one source text,
  * hence one compiled function, through the shape cache. Adding or removing a filter that
  * differs from installed ones only in hashed values (a TCP connection filter: one more entry in
  * the peer-address table) compiles nothing: the new entry's unit finds its shape in the cache.
@@ -20,21 +23,67 @@
  * Generated unit, e.g. for an ethertype table below the root:
  * ```js
  * 'use strict';
+ * const K = h.rows;
+ * const o = i * h.stride;
+ * const T = h.tabs[i];
  * if (n >= 14) {
- *   const e = N[1].table.get((p[12] << 8 | p[13]));
- *   if (e !== undefined) { const r = e.fn(p, n, b, e.reg); if (r !== 0) return r; }
+ *   const t = T[0];
+ *   const x = t.find((p[12] << 8 | p[13]));
+ *   if (x >= 0) { const r = t.shapes[t.rows[x * t.stride]](p, n, b, t, x); if (r !== 0) return r; }
  * }
- * return N[0].fid;
+ * return K[o + 1];
  * ```
+ * Row of a unit: `[shape number, head's filter id, then per node: eq → value, id; shift → id]`.
  */
 import { fullMask } from './lang/ast.js';
+import type { HashTable, UnitFn } from './hash-table.js';
 import { interpretUnit } from './interp.js';
-import { NODE_EQ, NODE_HASH, NODE_SHIFT, type TrieNode, type UnitFn } from './trie.js';
+import { NODE_EQ, NODE_HASH, NODE_SHIFT, type Trie, type TrieNode, holderOf, unitHeadOf } from './trie.js';
 
-/** A unit's source and region (`reg[0]` is the head). */
-export interface UnitCode {
-  readonly source: string;
+/**
+ * A unit's layout: its nodes in emission order (`reg[0]` is the head), where their constants
+ * go in the row, its hash nodes (the order of `T[j]`), and its shape key — a compact text that
+ * determines the source, so a cached function is found without generating source.
+ */
+export interface UnitLayout {
   readonly reg: TrieNode[];
+  /** Row position of each node of `reg` (the head's id is at 1). */
+  readonly rowAt: number[];
+  /** Row length, in int32s. */
+  readonly rowLength: number;
+  readonly hashes: TrieNode[];
+  readonly key: string;
+}
+
+/** Bytes past the base a unit's code may assume present: its head's atom already held. */
+function checkedAt(head: TrieNode): number {
+  return head.kind === NODE_EQ ? head.offset + head.width / 8 : 0;
+}
+
+/** The layout of `head`'s unit. Pure. */
+export function layoutUnit(head: TrieNode): UnitLayout {
+  const reg = [head];
+  const rowAt = [1];
+  const hashes: TrieNode[] = [];
+  let rowLength = 2;
+  const parts = [head.childSeg === 0 ? 'z' : 'b', String(checkedAt(head))];
+  const visit = (list: readonly TrieNode[]): void => {
+    parts.push('(');
+    for (const node of list) {
+      reg.push(node);
+      rowAt.push(rowLength);
+      parts.push(`${node.kind}.${node.width}.${node.offset}.${node.mask}.${node.shift}`);
+      if (node.kind === NODE_HASH) {
+        hashes.push(node);
+        continue;
+      }
+      rowLength += node.kind === NODE_EQ ? 2 : 1;
+      visit(node.children);
+    }
+    parts.push(')');
+  };
+  visit(head.children);
+  return { reg, rowAt, rowLength, hashes, key: parts.join(' ') };
 }
 
 /** A validated number as a literal. Anything else is a bug upstream, never input. */
@@ -50,12 +99,16 @@ function hexNum(n: number): string {
 
 class Emitter {
   readonly parts: string[] = [];
-  readonly reg: TrieNode[] = [];
+  readonly layout: UnitLayout;
+  /** Index in `layout.reg` of the next node to emit. */
+  next = 1;
+  /** Index in `layout.hashes` of the next hash node. */
+  nextHash = 0;
   chars = 0;
   readonly maxChars: number;
 
-  constructor(head: TrieNode, maxChars: number) {
-    this.reg.push(head);
+  constructor(layout: UnitLayout, maxChars: number) {
+    this.layout = layout;
     this.maxChars = maxChars;
   }
 
@@ -66,14 +119,14 @@ class Emitter {
   }
 
   /**
-   * Emit an or-list. `base` is the name of the base variable, `zero` true when that base is
-   * known to be 0 (segment 0), `checked` how many bytes past the base are known to be in the
-   * frame, `depth` the indentation and the number of shift variables so far.
+   * Emit an or-list (in `layoutUnit`'s order). `base` is the name of the base variable, `zero`
+   * true when that base is known to be 0 (segment 0), `checked` how many bytes past the base are
+   * known to be in the frame, `depth` the indentation and the number of shift variables so far.
    */
   list(nodes: readonly TrieNode[], base: string, zero: boolean, checked: number, depth: number, shifts: number): boolean {
     for (const node of nodes) {
       if (this.chars > this.maxChars) return false;
-      const i = this.reg.push(node) - 1;
+      const c = this.layout.rowAt[this.next++] as number;
       const bytes = node.width / 8;
       const end = node.offset + bytes;
       const bound = end <= checked ? '' : zero ? `n >= ${num(end)}` : `${base} + ${num(end)} <= n`;
@@ -85,28 +138,29 @@ class Emitter {
       }
       const load = bytes === 1 ? (bytesOut[0] as string) : `(${bytesOut.join(' | ')})`;
       const masked = node.mask === fullMask(node.width) ? load : `(${load} & ${hexNum(node.mask)})`;
-      const inner = Math.max(checked, end);
-      const ret = node.children.length === 0 ? `return N[${num(i)}].fid;` : `if (N[${num(i)}].fid !== 0) return N[${num(i)}].fid;`;
+      const k = (at: number): string => `K[o + ${num(at)}]`;
+      const ret = (at: number): string => (node.children.length === 0 ? `return ${k(at)};` : `if (${k(at)} !== 0) return ${k(at)};`);
       if (node.kind === NODE_EQ) {
-        this.line(depth, `if (${bound === '' ? '' : `${bound} && `}${masked} === N[${num(i)}].v) {`);
-        if (!this.list(node.children, base, zero, inner, depth + 1, shifts)) return false;
-        this.line(depth + 1, ret);
+        this.line(depth, `if (${bound === '' ? '' : `${bound} && `}${masked} === ${k(c)}) {`);
+        if (!this.list(node.children, base, zero, Math.max(checked, end), depth + 1, shifts)) return false;
+        this.line(depth + 1, ret(c + 1));
         this.line(depth, '}');
       } else if (node.kind === NODE_HASH) {
         this.line(depth, bound === '' ? '{' : `if (${bound}) {`);
-        this.line(depth + 1, `const e = N[${num(i)}].table.get(${masked});`);
-        this.line(depth + 1, `if (e !== undefined) { const r = e.fn(p, n, ${base}, e.reg); if (r !== 0) return r; }`);
+        this.line(depth + 1, `const t = T[${num(this.nextHash++)}];`);
+        this.line(depth + 1, `const x = t.find(${masked});`);
+        this.line(depth + 1, `if (x >= 0) { const r = t.shapes[t.rows[x * t.stride]](p, n, ${base}, t, x); if (r !== 0) return r; }`);
         this.line(depth, '}');
       } else if (node.kind === NODE_SHIFT) {
-        const next = `b${num(shifts + 1)}`;
+        const b = `b${num(shifts + 1)}`;
         const unsigned = node.width === 32 ? `(${masked} >>> 0)` : masked;
         const delta = node.shift === 0 ? unsigned : `${unsigned} * ${num(2 ** node.shift)}`;
         // Always a block of its own: a sibling shift declares the same name.
         this.line(depth, bound === '' ? '{' : `if (${bound}) {`);
-        this.line(depth + 1, `const ${next} = ${zero ? '' : `${base} + `}${delta};`);
-        this.line(depth + 1, `if (${next} <= n) {`);
-        if (!this.list(node.children, next, false, 0, depth + 2, shifts + 1)) return false;
-        this.line(depth + 2, ret);
+        this.line(depth + 1, `const ${b} = ${zero ? '' : `${base} + `}${delta};`);
+        this.line(depth + 1, `if (${b} <= n) {`);
+        if (!this.list(node.children, b, false, 0, depth + 2, shifts + 1)) return false;
+        this.line(depth + 2, ret(c));
         this.line(depth + 1, '}');
         this.line(depth, '}');
       } else {
@@ -118,18 +172,39 @@ class Emitter {
 }
 
 /**
- * The source of `head`'s unit, or null when it would exceed `maxChars` characters. Pure: the
- * same shape gives the same text. A unit runs after its head's own atom held, so the head's
- * bytes are already known to be in the frame.
+ * The source of the unit with layout `layout` (of `head`), or null when it would exceed
+ * `maxChars` characters. Pure: the same shape key gives the same text.
  */
-export function emitUnit(head: TrieNode, maxChars: number): UnitCode | null {
-  const e = new Emitter(head, maxChars);
+export function emitUnit(head: TrieNode, layout: UnitLayout, maxChars: number): string | null {
+  const e = new Emitter(layout, maxChars);
   e.line(0, "'use strict';");
-  const checked = head.kind === NODE_EQ ? head.offset + head.width / 8 : 0;
-  if (!e.list(head.children, 'b', head.childSeg === 0, checked, 0, 0)) return null;
-  e.line(0, 'return N[0].fid;');
-  if (e.chars > maxChars) return null;
-  return { source: e.parts.join(''), reg: e.reg };
+  e.line(0, 'const K = h.rows;');
+  e.line(0, 'const o = i * h.stride;');
+  if (layout.hashes.length > 0) e.line(0, 'const T = h.tabs[i];');
+  if (!e.list(head.children, 'b', head.childSeg === 0, checkedAt(head), 0, 0)) return null;
+  e.line(0, 'return K[o + 1];');
+  return e.chars > maxChars ? null : e.parts.join('');
+}
+
+/** Write the row and nested tables of `head`'s unit (run by `fn`, laid out as `layout`) into its holder. */
+function writeUnit(trie: Trie, head: TrieNode, fn: UnitFn, layout: UnitLayout | null): void {
+  const [holder, idx] = holderOf(trie, head);
+  const row = holder.row(idx, layout?.rowLength ?? 2);
+  row[0] = holder.shapeNumber(fn);
+  row[1] = head.fid;
+  holder.tabs[idx] = layout === null ? null : layout.hashes.map((h) => h.table as HashTable<TrieNode>);
+  if (layout === null) return;
+  for (let k = 1; k < layout.reg.length; k++) {
+    const node = layout.reg[k] as TrieNode;
+    const c = layout.rowAt[k] as number;
+    node.rowAt = c;
+    if (node.kind === NODE_EQ) {
+      row[c] = node.v;
+      row[c + 1] = node.fid;
+    } else if (node.kind === NODE_SHIFT) {
+      row[c] = node.fid;
+    }
+  }
 }
 
 /** Counters of the code generator. */
@@ -166,11 +241,13 @@ export interface UnitCompilerOptions {
 
 interface Shape {
   readonly fn: UnitFn;
+  readonly source: string;
   users: number;
 }
 
-/** Builds and caches unit functions; one per engine. */
+/** Builds and caches unit functions, and keeps their rows; one per engine. */
 export class UnitCompiler {
+  readonly #trie: Trie;
   readonly #shapes = new Map<string, Shape>();
   readonly #opts: UnitCompilerOptions;
   #idle = 0;
@@ -184,44 +261,61 @@ export class UnitCompiler {
     checkFailures: 0,
   };
 
-  constructor(opts: UnitCompilerOptions) {
+  constructor(trie: Trie, opts: UnitCompilerOptions) {
+    this.#trie = trie;
     this.#opts = opts;
   }
 
-  /** (Re)build the code of unit head `head` and install it by swapping `head.fn`/`head.reg`. */
+  /** (Re)build the code of unit head `head` and install it: its row, then `head.fn`. */
   build(head: TrieNode): void {
     this.stats.unitBuilds++;
-    const code = emitUnit(head, this.#opts.maxUnitChars);
-    if (code === null) {
-      this.retire(head);
-      this.#interpret(head);
-      return;
-    }
-    if (head.unitKey === code.source) {
-      head.reg = code.reg;
+    const layout = layoutUnit(head);
+    if (head.unitKey === layout.key) {
+      head.reg = layout.reg;
+      writeUnit(this.#trie, head, head.fn as UnitFn, layout);
       return;
     }
     // Retire first: a sweep it triggers must not drop the shape about to be used.
     this.retire(head);
-    let shape = this.#shapes.get(code.source);
+    let shape = this.#shapes.get(layout.key);
     if (shape === undefined) {
-      const fn = this.#compile(code.source);
-      if (fn === null) {
-        this.#interpret(head);
+      const source = emitUnit(head, layout, this.#opts.maxUnitChars);
+      const fn = source === null ? null : this.#compile(source);
+      if (source === null || fn === null) {
+        this.stats.interpretedUnits++;
+        head.reg = [head];
+        writeUnit(this.#trie, head, interpretUnit, null);
+        head.fn = interpretUnit;
         return;
       }
-      shape = { fn, users: 0 };
-      this.#shapes.set(code.source, shape);
+      shape = { fn, source, users: 0 };
+      this.#shapes.set(layout.key, shape);
       this.stats.shapes++;
-      this.stats.sourceChars += code.source.length;
+      this.stats.sourceChars += source.length;
       this.#idle++;
     } else {
       this.stats.cacheHits++;
     }
     if (shape.users++ === 0) this.#idle--;
-    head.unitKey = code.source;
-    head.reg = code.reg;
+    head.unitKey = layout.key;
+    head.reg = layout.reg;
+    writeUnit(this.#trie, head, shape.fn, layout);
     head.fn = shape.fn;
+  }
+
+  /** The source of the cached shape `key` (a unit head's `unitKey`), if cached. */
+  sourceOf(key: string): string | undefined {
+    return this.#shapes.get(key)?.source;
+  }
+
+  /** Filter id of `node` changed without a change of structure: update the row that holds it. */
+  updateFid(node: TrieNode): void {
+    const head = unitHeadOf(node);
+    if (head.fn === null) return;
+    const [holder, idx] = holderOf(this.#trie, head);
+    const base = idx * holder.stride;
+    if (head === node) holder.rows[base + 1] = node.fid;
+    else if (head.fn !== interpretUnit) holder.rows[base + node.rowAt + (node.kind === NODE_EQ ? 1 : 0)] = node.fid;
   }
 
   /** Drop `head`'s code (it is no longer a unit head, or is about to be rebuilt). */
@@ -238,15 +332,9 @@ export class UnitCompiler {
     if (this.#idle > this.#opts.maxIdleShapes || this.stats.sourceChars > this.#opts.maxCacheChars) this.#sweep();
   }
 
-  /** Every cached source with its number of users. */
-  shapes(): { source: string; users: number }[] {
-    return [...this.#shapes].map(([source, s]) => ({ source, users: s.users }));
-  }
-
-  #interpret(head: TrieNode): void {
-    this.stats.interpretedUnits++;
-    head.reg = [head];
-    head.fn = interpretUnit;
+  /** Every cached shape: its key, source and number of users. */
+  shapes(): { key: string; source: string; users: number }[] {
+    return [...this.#shapes].map(([key, s]) => ({ key, source: s.source, users: s.users }));
   }
 
   #sweep(): void {
@@ -254,7 +342,7 @@ export class UnitCompiler {
       if (s.users !== 0) continue;
       this.#shapes.delete(key);
       this.stats.shapes--;
-      this.stats.sourceChars -= key.length;
+      this.stats.sourceChars -= s.source.length;
     }
     this.#idle = 0;
   }
@@ -268,6 +356,6 @@ export class UnitCompiler {
       return null;
     }
     this.stats.compiles++;
-    return new Function('p', 'n', 'b', 'N', source) as UnitFn;
+    return new Function('p', 'n', 'b', 'h', 'i', source) as UnitFn;
   }
 }

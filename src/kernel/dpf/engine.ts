@@ -24,13 +24,14 @@ import {
   dpfErrorName,
   refuse,
 } from './lang/codes.js';
-import { type NormalFilter, formatNormalFilter, normalize } from './lang/normalize.js';
+import { type NormalFilter, formatNormalFilter, normalizeWithSegments } from './lang/normalize.js';
 import { formatFilterText } from './lang/text.js';
 import type { VerifiedFilter } from './lang/verify.js';
 import { findOverlap } from './overlap.js';
 import { mergeFilter, newChange, type TrieChange, unmergeFilter } from './merge.js';
 import { printTrieDot, printTrieText } from './print.js';
-import { NODE_HASH, Trie, type TrieNode, type UnitFn } from './trie.js';
+import type { UnitFn } from './hash-table.js';
+import { NODE_HASH, Trie, type TrieNode } from './trie.js';
 import { componentLogger, type Logger } from '../../util/log.js';
 
 /** The process a filter belongs to. Filters of the same `pid` may overlap; of different ones, never. */
@@ -138,7 +139,7 @@ export class DpfEngine {
     this.#log = opts.log ?? componentLogger('dpf');
     this.#matches = new Float64Array(this.#maxFilters + 1);
     this.#free = new Int32Array(this.#maxFilters);
-    this.#compiler = new UnitCompiler({
+    this.#compiler = new UnitCompiler(this.#trie, {
       maxUnitChars: this.#maxUnitChars,
       maxIdleShapes: 256,
       maxCacheChars: 4 * this.#maxUnitChars,
@@ -166,11 +167,11 @@ export class DpfEngine {
     if (this.#count >= this.#maxFilters) {
       return this.#refuse(DPF_TOOMANYFILTERS, `all ${this.#maxFilters} filter ids are in use`);
     }
-    const normal = normalize(filter);
+    const { normal, segments } = normalizeWithSegments(filter);
     if (this.#trie.nodes + normal.atoms.length + 1 > this.#maxTrieNodes) {
       return this.#refuse(DPF_NOMEM, `the trie holds ${this.#trie.nodes} of at most ${this.#maxTrieNodes} nodes`);
     }
-    const conflict = findOverlap(this.#trie, normal.atoms, owner.pid);
+    const conflict = findOverlap(this.#trie, normal.atoms, segments, owner.pid);
     if (conflict !== null) {
       const other = conflict.fid !== 0 ? `filter #${conflict.fid} of pid ${conflict.ownerPid}` : `a filter of pid ${conflict.ownerPid}`;
       return this.#refuse(
@@ -224,8 +225,7 @@ export class DpfEngine {
    */
   demux(frame: Uint8Array, len: number): number {
     const n = clampLength(frame, len);
-    const root = this.#trie.root;
-    const id = (root.fn as UnitFn)(frame, n, 0, root.reg as TrieNode[]);
+    const id = (this.#trie.root.fn as UnitFn)(frame, n, 0, this.#trie.rootTable, 0);
     this.#matches[id] = (this.#matches[id] as number) + 1;
     return id;
   }
@@ -259,7 +259,7 @@ export class DpfEngine {
     const seen = new Set<string>();
     const visit = (node: TrieNode): void => {
       if (node.isUnitHead) {
-        const key = node.unitKey ?? '/* interpreted */\n';
+        const key = (node.unitKey !== null ? this.#compiler.sourceOf(node.unitKey) : undefined) ?? '/* interpreted */\n';
         if (!seen.has(key)) {
           seen.add(key);
           out.push(`// unit ${out.length} (${node.parent === null ? 'root' : `entry = 0x${node.value.toString(16)}`})\n${key}`);
@@ -306,7 +306,10 @@ export class DpfEngine {
 
   #apply(change: TrieChange): void {
     for (const head of change.retired) this.#compiler.retire(head);
-    for (const head of new Set(change.dirty)) if (head.isUnitHead) this.#compiler.build(head);
+    change.dirty.forEach((head, k) => {
+      if (head.isUnitHead && change.dirty.indexOf(head) === k) this.#compiler.build(head);
+    });
+    for (const node of change.fids) this.#compiler.updateFid(node);
   }
 
   #allocId(): number {

@@ -12,7 +12,8 @@
  * Loads are big-endian and bounds-checked: an atom whose bytes are not all below `len` fails,
  * and a shift fails when the new base lies past `len`.
  */
-import { NODE_EQ, NODE_HASH, NODE_SHIFT, type TrieNode, type UnitFn } from './trie.js';
+import type { UnitFn } from './hash-table.js';
+import { NODE_EQ, NODE_HASH, NODE_SHIFT, type TrieNode } from './trie.js';
 
 /** Unsigned big-endian load of `bytes` bytes at `at` (the caller checked the bounds). */
 export function loadBE(p: Uint8Array, at: number, bytes: number): number {
@@ -53,10 +54,10 @@ export function searchList(list: Iterable<TrieNode>, p: Uint8Array, len: number,
 
 /**
  * A unit function that interprets its head's subtree: the code of a unit whose source would
- * exceed the size budget. Its region is `[head]`.
+ * exceed the size budget. Its head is entry `i` of the table `h` that holds it.
  */
-export const interpretUnit: UnitFn = (p, n, b, N) => {
-  const head = N[0] as TrieNode;
+export const interpretUnit: UnitFn = (p, n, b, h, i) => {
+  const head = h.at(i) as TrieNode;
   const r = searchList(head.children, p, n, b);
   return r !== 0 ? r : head.fid;
 };

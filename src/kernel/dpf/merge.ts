@@ -16,15 +16,19 @@ import { type NormalAtom, compareField } from './lang/normalize.js';
 import { HashTable } from './hash-table.js';
 import { NODE_EQ, NODE_HASH, NODE_ROOT, type Trie, TrieNode, addOwner, atomNode, dropOwner, unitHeadOf } from './trie.js';
 
-/** What a mutation did to the code: units to rebuild and heads that are gone or inlined. */
+/**
+ * What a mutation did to the code: units to rebuild, heads that are gone or inlined, and nodes
+ * whose filter id changed in place (their row entry must follow).
+ */
 export interface TrieChange {
   readonly dirty: TrieNode[];
   readonly retired: TrieNode[];
+  readonly fids: TrieNode[];
 }
 
 /** A fresh, empty change record. */
 export function newChange(): TrieChange {
-  return { dirty: [], retired: [] };
+  return { dirty: [], retired: [], fids: [] };
 }
 
 /** Nodes for `atoms[from…]` as a chain below a parent whose children are in segment `seg`. */
@@ -125,6 +129,7 @@ export function mergeFilter(trie: Trie, atoms: readonly NormalAtom[], fid: numbe
   }
   node.fid = fid;
   node.fidOwner = pid;
+  change.fids.push(node);
   for (let n: TrieNode | null = node; n !== null; n = n.parent) {
     addOwner(n, pid);
     n.refs++;
@@ -147,7 +152,10 @@ export function unmergeFilter(trie: Trie, end: TrieNode, change: TrieChange): vo
     dropOwner(n, pid);
     if (n.refs === 0 && n.kind !== NODE_ROOT) top = n;
   }
-  if (top === undefined) return;
+  if (top === undefined) {
+    change.fids.push(end);
+    return;
+  }
   let gone = 1;
   for (let n = end; n !== top; n = n.parent as TrieNode) gone++;
   trie.nodes -= gone;

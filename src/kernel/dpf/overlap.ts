@@ -13,7 +13,7 @@
  * node keeps its owners) and using hash tables when the new filter fixes the hashed field, so a
  * per-connection filter costs about one path, not one comparison per installed filter.
  */
-import { SegmentBytes, compatibleWith, determinedValue } from './lang/bytes.js';
+import { type SegmentBytes, compatibleWith, determinedValue } from './lang/bytes.js';
 import { ATOM_SHIFT, type NormalAtom, compareField } from './lang/normalize.js';
 import { findPath } from './merge.js';
 import { NODE_EQ, NODE_HASH, type Trie, type TrieNode, hasForeign, successors } from './trie.js';
@@ -84,19 +84,11 @@ function walk(list: Iterable<TrieNode>, k: number, w: Walk): OverlapConflict | n
 /**
  * Why the canonical filter `atoms` of owner `pid` may not join the trie — an exact duplicate
  * (of any owner) or an intersection with another owner's filter — or null when it may.
+ * `segments` are its byte constraints per segment (`normalizeWithSegments`).
  */
-export function findOverlap(trie: Trie, atoms: readonly NormalAtom[], pid: number): OverlapConflict | null {
+export function findOverlap(trie: Trie, atoms: readonly NormalAtom[], segments: readonly SegmentBytes[], pid: number): OverlapConflict | null {
   const same = findPath(trie, atoms);
   if (same !== undefined && same.fid !== 0) return { kind: 'duplicate', fid: same.fid, ownerPid: same.fidOwner };
-  const segs = [new SegmentBytes()];
-  const shifts: NormalAtom[] = [];
-  for (const a of atoms) {
-    if (a.kind === ATOM_SHIFT) {
-      shifts.push(a);
-      segs.push(new SegmentBytes());
-    } else {
-      (segs[segs.length - 1] as SegmentBytes).add(a.offset, a.width, a.mask, a.value);
-    }
-  }
-  return walk(trie.root.children, 0, { pid, segs, shifts });
+  const shifts = atoms.filter((a) => a.kind === ATOM_SHIFT);
+  return walk(trie.root.children, 0, { pid, segs: segments, shifts });
 }

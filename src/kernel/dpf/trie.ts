@@ -10,7 +10,7 @@
  * next hash nodes (its region `reg`), so a hash node dispatches to an entry's code the way
  * Xok's generated code jumped through a table to the entry's label.
  */
-import { HashTable } from './hash-table.js';
+import { HashTable, type UnitFn } from './hash-table.js';
 import { ATOM_EQ, ATOM_SHIFT, type NormalAtom } from './lang/normalize.js';
 
 /** Node kind: an eq atom (also every hash entry). Same number as the atom kind. */
@@ -22,13 +22,6 @@ export const NODE_HASH = 2;
 /** Node kind: the root. */
 export const NODE_ROOT = 3;
 
-/**
- * The function generated for one unit (see the module comment): `p` the frame, `n` its length
- * in bytes, `b` the base offset the unit's atoms are relative to, `N` the unit's region.
- * Returns a filter id, or 0 for "no filter of this unit matched".
- */
-export type UnitFn = (p: Uint8Array, n: number, b: number, N: readonly TrieNode[]) => number;
-
 /** One trie node. Numeric fields are unsigned, except `v`. */
 export class TrieNode {
   readonly kind: number;
@@ -39,7 +32,7 @@ export class TrieNode {
   readonly shift: number;
   /** Compared value (eq nodes), unsigned. */
   readonly value: number;
-  /** `value | 0`: what generated code compares against and the hash key. */
+  /** `value | 0`: the int32 generated code compares against, and the hash key. */
   readonly v: number;
   /** Segment (number of shift atoms above) whose base this node's offset is relative to. */
   readonly seg: number;
@@ -54,11 +47,14 @@ export class TrieNode {
   readonly children: TrieNode[] = [];
   /** Hash nodes: value → entry. */
   table: HashTable<TrieNode> | null = null;
-  /** Unit heads: the generated function and its region (`reg[0]` is the head). */
+  /** Unit heads: the unit's function (also listed in its holder table's `shapes`). */
   fn: UnitFn | null = null;
+  /** Unit heads: the nodes of the unit, in emission order (`reg[0]` is the head). */
   reg: TrieNode[] | null = null;
   /** Unit heads: the source the function was generated from, or null when interpreted. */
   unitKey: string | null = null;
+  /** Nodes inside a compiled unit: where their constants start in the unit's row. */
+  rowAt = 0;
   /** Owner of every filter below, when there is one owner (see `ownerCounts`). */
   ownerPid = 0;
   /** Filters per owner below this node, once two owners meet here; else null. */
@@ -98,11 +94,23 @@ export function unitHeadOf(node: TrieNode): TrieNode {
   return n;
 }
 
-/** The trie: its root and node count. */
+/** The trie: its root, the one-entry table holding the root unit's row, and the node count. */
 export class Trie {
   readonly root = new TrieNode(NODE_ROOT, 0, 0, 0, 0, 0, 0);
+  /** Holds the root unit's row as entry 0 (key 0), as a hash node holds its entries' rows. */
+  readonly rootTable = new HashTable<TrieNode>();
   /** Nodes below the root (hash nodes included). */
   nodes = 0;
+
+  constructor() {
+    this.rootTable.set(0, this.root);
+  }
+}
+
+/** The table that holds unit head `head`'s row, and the row's entry index in it. */
+export function holderOf(trie: Trie, head: TrieNode): [HashTable<TrieNode>, number] {
+  const table = head.kind === NODE_ROOT ? trie.rootTable : (head.parent?.table as HashTable<TrieNode>);
+  return [table, table.find(head.v)];
 }
 
 /** Record one more filter of `pid` below `node`. Call before `node.refs++`. */

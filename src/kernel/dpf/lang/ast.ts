@@ -68,7 +68,7 @@ export interface FilterAst {
 
 /** The identity mask of a load of `widthBits` (0xff, 0xffff, 0xffffff, 0xffffffff). */
 export function fullMask(widthBits: number): number {
-  return widthBits >= 32 ? 0xffffffff : 2 ** widthBits - 1;
+  return widthBits >= 32 ? 0xffffffff : (1 << widthBits) - 1;
 }
 
 /** `n` as `0x…` hex, zero-padded to `widthBits / 4` digits. */

@@ -74,7 +74,7 @@ export function compareField(a: AtomField, b: AtomField): number {
 }
 
 function chunks(seg: SegmentBytes, out: NormalAtom[]): void {
-  const members = seg.offsets();
+  const members = [...seg.offsets()];
   const last = members[members.length - 1];
   if (seg.extent > 0 && (last === undefined || last < seg.extent - 1)) members.push(seg.extent - 1);
   let i = 0;
@@ -96,9 +96,18 @@ function chunks(seg: SegmentBytes, out: NormalAtom[]): void {
 
 /** The canonical form of a verified filter. Pure. */
 export function normalize(filter: VerifiedFilter): NormalFilter {
+  return normalizeWithSegments(filter).normal;
+}
+
+/**
+ * {@link normalize}, also returning the byte constraints of each segment (segment k lies after
+ * the k-th shift atom) — what the protection check compares, computed once.
+ */
+export function normalizeWithSegments(filter: VerifiedFilter): { normal: NormalFilter; segments: SegmentBytes[] } {
   const out: NormalAtom[] = [];
+  const segments = [new SegmentBytes()];
   let skip = 0;
-  let seg = new SegmentBytes();
+  let seg = segments[0] as SegmentBytes;
   for (const a of filter.atoms) {
     switch (a.op) {
       case 'shifti':
@@ -112,6 +121,7 @@ export function normalize(filter: VerifiedFilter): NormalFilter {
       case 'mshift':
         chunks(seg, out);
         seg = new SegmentBytes();
+        segments.push(seg);
         out.push({
           kind: ATOM_SHIFT,
           width: a.width,
@@ -123,7 +133,7 @@ export function normalize(filter: VerifiedFilter): NormalFilter {
     }
   }
   chunks(seg, out);
-  return { atoms: out };
+  return { normal: { atoms: out }, segments };
 }
 
 /**
