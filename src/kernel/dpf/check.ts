@@ -11,9 +11,10 @@ import { NODE_EQ, NODE_HASH, NODE_ROOT, NODE_SHIFT, type Trie, type TrieNode, ho
 /** A unit head's code against what it should be now: shape, nodes, row and nested tables. */
 function checkUnit(trie: Trie, head: TrieNode, compiler: UnitCompiler, maxUnitChars: number): string[] {
   if (head.fn === null || head.reg === null) return ['unit head without code'];
-  const [holder, idx] = holderOf(trie, head);
+  const holder = holderOf(trie, head);
+  const idx = holder.find(head.v);
   if (idx < 0 || holder.at(idx) !== head) return ['unit head not found in its holder table'];
-  const row = holder.rows.subarray(idx * holder.stride, (idx + 1) * holder.stride);
+  const row = holder.rows.subarray(idx * holder.stride, (idx + 1) * holder.stride - 2);
   const problems: string[] = [];
   if (holder.shapes[row[0] as number] !== head.fn) problems.push('row names another function');
   if (row[1] !== head.fid) problems.push(`row has head id ${row[1]}, node ${head.fid}`);

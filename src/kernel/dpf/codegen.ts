@@ -188,11 +188,11 @@ export function emitUnit(head: TrieNode, layout: UnitLayout, maxChars: number): 
 
 /** Write the row and nested tables of `head`'s unit (run by `fn`, laid out as `layout`) into its holder. */
 function writeUnit(trie: Trie, head: TrieNode, fn: UnitFn, layout: UnitLayout | null): void {
-  const [holder, idx] = holderOf(trie, head);
-  const row = holder.row(idx, layout?.rowLength ?? 2);
+  const holder = holderOf(trie, head);
+  const row = holder.row(head.v, layout?.rowLength ?? 2) as Int32Array;
   row[0] = holder.shapeNumber(fn);
   row[1] = head.fid;
-  holder.tabs[idx] = layout === null ? null : layout.hashes.map((h) => h.table as HashTable<TrieNode>);
+  holder.tabs[holder.find(head.v)] = layout === null ? null : layout.hashes.map((h) => h.table as HashTable<TrieNode>);
   if (layout === null) return;
   for (let k = 1; k < layout.reg.length; k++) {
     const node = layout.reg[k] as TrieNode;
@@ -312,8 +312,8 @@ export class UnitCompiler {
   updateFid(node: TrieNode): void {
     const head = unitHeadOf(node);
     if (head.fn === null) return;
-    const [holder, idx] = holderOf(this.#trie, head);
-    const base = idx * holder.stride;
+    const holder = holderOf(this.#trie, head);
+    const base = holder.find(head.v) * holder.stride;
     if (head === node) holder.rows[base + 1] = node.fid;
     else if (head.fn !== interpretUnit) holder.rows[base + node.rowAt + (node.kind === NODE_EQ ? 1 : 0)] = node.fid;
   }

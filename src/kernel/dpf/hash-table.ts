@@ -1,49 +1,53 @@
 /**
  * The table behind a hash node: masked field value (an int32) → entry, by open addressing with
- * linear probing over `[key, index + 1]` pairs in one Int32Array. Each entry keeps a stable
- * *index* for its life, under which the code generator stores that entry's unit: a row of
- * int32 constants in `rows` (`stride` per entry: the shape number, the filter ids and compared
- * values of the entry's unit), the shape functions in `shapes`, and the entry unit's own nested
- * tables in `tabs`. A frame that reaches a hash node thus touches one probe line and one row
- * line per connection, whatever the number of entries — the layout that keeps demultiplexing
- * cost flat. `find` allocates nothing.
+ * linear probing. Each slot is a span of `stride` int32s in one array, `rows`: first the *row*
+ * of the entry's unit — int32 constants the code generator writes (the shape number, the
+ * filter ids and compared values of the entry's unit) — then the key and an occupied flag.
+ * The shape functions are in `shapes`, the entry unit's nested tables in `tabs` (by slot).
+ * A frame that reaches a hash node thus finds the key and the row it needs in the same place,
+ * whatever the number of entries — the layout that keeps demultiplexing cost flat. `find`
+ * allocates nothing. Slots move when the table resizes or deletes; nothing keeps a slot number
+ * across a mutation.
  *
  * Hash: Knuth's multiplicative hash as in Xok's `hash.h` (`val * 1737350767`, top bits) — one
- * function for insert and lookup (Xok's stale `gen.c` used another at lookup). The probe array
- * doubles at 50 % load and halves below 12.5 % (never under {@link MIN_SLOTS} slots).
+ * function for insert and lookup (Xok's stale `gen.c` used another at lookup). The table doubles
+ * at 50 % load and halves below 12.5 % (never under {@link MIN_SLOTS} slots).
  */
 
 const MULTIPLIER = 1737350767;
-/** Smallest probe array, in slots. */
+/** Smallest table, in slots. */
 export const MIN_SLOTS = 8;
+/** Row capacity of a new table, in int32s (grown on demand). */
+const INITIAL_ROW = 2;
 
 /**
  * A unit function as the generated code calls it: frame `p` of `n` bytes, base offset `b`, and
- * the unit's entry `i` of table `h` (its row is `h.rows[i * h.stride …]`).
+ * the unit's slot `i` of table `h` (its row is `h.rows[i * h.stride …]`).
  */
 export type UnitFn = (p: Uint8Array, n: number, b: number, h: HashTable<unknown>, i: number) => number;
 
-/** An open-addressing map from int32 keys to entries with stable indexes and code rows. */
+/** An open-addressing map from int32 keys to entries, each slot carrying its entry's code row. */
 export class HashTable<T> {
-  /** `[key, index + 1]` per slot; index + 1 = 0 marks an empty slot. */
-  #slots: Int32Array;
+  /** Per slot: the row (`stride - 2` int32s), the key, the occupied flag. */
+  rows: Int32Array;
+  /** Int32s per slot. */
+  stride = INITIAL_ROW + 2;
   /** 32 − log2(slots): the right shift that keeps the top bits of the product. */
   #shift: number;
+  #slots: number;
   #count = 0;
-  readonly #entries: (T | undefined)[] = [];
-  readonly #freeIndexes: number[] = [];
-  /** Rows of int32 constants, `stride` per entry index (written by the code generator). */
-  rows = new Int32Array(0);
-  /** Row length per entry, in int32s. */
-  stride = 0;
+  #entries: (T | undefined)[];
   /** Unit functions, numbered by the first int32 of each row. */
   readonly shapes: UnitFn[] = [];
-  /** Nested tables of each entry's unit, by entry index. */
-  readonly tabs: (readonly HashTable<unknown>[] | null)[] = [];
+  /** Nested tables of each entry's unit, by slot. */
+  tabs: (readonly HashTable<unknown>[] | null)[];
 
   constructor(slots = MIN_SLOTS) {
-    this.#slots = new Int32Array(2 * slots);
+    this.#slots = slots;
     this.#shift = 32 - Math.log2(slots);
+    this.rows = new Int32Array(slots * this.stride);
+    this.#entries = new Array<T | undefined>(slots).fill(undefined);
+    this.tabs = new Array<readonly HashTable<unknown>[] | null>(slots).fill(null);
   }
 
   /** Number of entries. */
@@ -51,126 +55,116 @@ export class HashTable<T> {
     return this.#count;
   }
 
-  /** Number of probe slots (a power of two). */
+  /** Number of slots (a power of two). */
   get slots(): number {
-    return this.#slots.length / 2;
+    return this.#slots;
   }
 
-  /** The index of the entry under `key` (an int32), or -1. */
+  /** The slot of the entry under `key` (an int32), or -1. */
   find(key: number): number {
-    const s = this.#slots;
-    const mask = (s.length >> 1) - 1;
+    const d = this.rows;
+    const w = this.stride;
+    const mask = this.#slots - 1;
     let i = Math.imul(key, MULTIPLIER) >>> this.#shift;
     for (;;) {
-      const idx = s[2 * i + 1] as number;
-      if (idx === 0) return -1;
-      if (s[2 * i] === key) return idx - 1;
+      const at = i * w + w;
+      if (d[at - 1] === 0) return -1;
+      if (d[at - 2] === key) return i;
       i = (i + 1) & mask;
     }
   }
 
   /** The entry under `key`, or undefined. */
   get(key: number): T | undefined {
-    const idx = this.find(key);
-    return idx < 0 ? undefined : this.#entries[idx];
+    const slot = this.find(key);
+    return slot < 0 ? undefined : this.#entries[slot];
   }
 
-  /** The entry with index `idx`, or undefined. */
-  at(idx: number): T | undefined {
-    return this.#entries[idx];
+  /** The entry in slot `slot`, or undefined. */
+  at(slot: number): T | undefined {
+    return this.#entries[slot];
   }
 
-  /** Store `value` under `key` (an int32): replaces an entry in place, or adds one. Returns its index. */
-  set(key: number, value: T): number {
+  /** Store `value` under `key` (an int32): replaces an entry in place (its row kept), or adds one. */
+  set(key: number, value: T): void {
     const old = this.find(key);
     if (old >= 0) {
       this.#entries[old] = value;
-      return old;
+      return;
     }
-    if ((this.#count + 1) * 2 > this.slots) this.#resize(this.slots * 2);
-    const idx = this.#freeIndexes.pop() ?? this.#entries.length;
-    this.#entries[idx] = value;
-    this.tabs[idx] = null;
-    this.#place(key, idx);
+    if ((this.#count + 1) * 2 > this.#slots) this.#resize(this.#slots * 2, this.stride);
+    const slot = this.#free(key);
+    const at = slot * this.stride;
+    this.rows.fill(0, at, at + this.stride - 2);
+    this.rows[at + this.stride - 2] = key;
+    this.rows[at + this.stride - 1] = 1;
+    this.#entries[slot] = value;
+    this.tabs[slot] = null;
     this.#count++;
-    return idx;
   }
 
   /** Remove `key`; returns whether it was there. Backward-shift deletion keeps probes short. */
   delete(key: number): boolean {
-    const s = this.#slots;
-    const mask = this.slots - 1;
-    let hole = Math.imul(key, MULTIPLIER) >>> this.#shift;
-    for (;;) {
-      const idx = s[2 * hole + 1] as number;
-      if (idx === 0) return false;
-      if (s[2 * hole] === key) {
-        this.#entries[idx - 1] = undefined;
-        this.tabs[idx - 1] = null;
-        this.#freeIndexes.push(idx - 1);
-        break;
-      }
-      hole = (hole + 1) & mask;
-    }
-    for (let j = (hole + 1) & mask; s[2 * j + 1] !== 0; j = (j + 1) & mask) {
-      const home = Math.imul(s[2 * j] as number, MULTIPLIER) >>> this.#shift;
+    let hole = this.find(key);
+    if (hole < 0) return false;
+    const d = this.rows;
+    const w = this.stride;
+    const mask = this.#slots - 1;
+    for (let j = (hole + 1) & mask; d[j * w + w - 1] !== 0; j = (j + 1) & mask) {
+      const home = Math.imul(d[j * w + w - 2] as number, MULTIPLIER) >>> this.#shift;
       // Move j into the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!stays) {
-        s[2 * hole] = s[2 * j] as number;
-        s[2 * hole + 1] = s[2 * j + 1] as number;
+        d.copyWithin(hole * w, j * w, (j + 1) * w);
+        this.#entries[hole] = this.#entries[j];
+        this.tabs[hole] = this.tabs[j] ?? null;
         hole = j;
       }
     }
-    s[2 * hole + 1] = 0;
+    d[hole * w + w - 1] = 0;
+    this.#entries[hole] = undefined;
+    this.tabs[hole] = null;
     this.#count--;
-    if (this.slots > MIN_SLOTS && this.#count * 8 < this.slots) this.#resize(this.slots / 2);
+    if (this.#slots > MIN_SLOTS && this.#count * 8 < this.#slots) this.#resize(this.#slots / 2, this.stride);
     return true;
   }
 
-  /** Every entry, in index order. */
+  /** Every entry, in slot order. */
   *values(): IterableIterator<T> {
     for (const v of this.#entries) if (v !== undefined) yield v;
   }
 
   /** Every `[key, entry]`, in slot order. */
   *entries(): IterableIterator<[number, T]> {
-    const s = this.#slots;
-    for (let i = 0; i < this.slots; i++) {
-      const idx = s[2 * i + 1] as number;
-      if (idx !== 0) yield [s[2 * i] as number, this.#entries[idx - 1] as T];
+    const w = this.stride;
+    for (let i = 0; i < this.#slots; i++) {
+      const v = this.#entries[i];
+      if (v !== undefined) yield [this.rows[i * w + w - 2] as number, v];
     }
   }
 
   /** Probe length of the longest chain (1 = every key in its home slot); for tests and stats. */
   maxProbe(): number {
     let worst = 0;
-    const s = this.#slots;
-    const mask = this.slots - 1;
-    for (let i = 0; i < this.slots; i++) {
-      if (s[2 * i + 1] === 0) continue;
-      const home = Math.imul(s[2 * i] as number, MULTIPLIER) >>> this.#shift;
+    const w = this.stride;
+    const mask = this.#slots - 1;
+    for (let i = 0; i < this.#slots; i++) {
+      if (this.rows[i * w + w - 1] === 0) continue;
+      const home = Math.imul(this.rows[i * w + w - 2] as number, MULTIPLIER) >>> this.#shift;
       worst = Math.max(worst, ((i - home) & mask) + 1);
     }
     return worst;
   }
 
   /**
-   * The row of entry `idx` as a writable view, after making rows at least `length` int32s long
-   * (growing every row's stride, or the row array, as needed; existing rows are kept).
+   * The row of the entry under `key` as a writable view of `length` int32s (rows of every slot
+   * grow when `length` exceeds them; contents are kept), or undefined when there is no such key.
    */
-  row(idx: number, length: number): Int32Array {
-    const capacity = Math.max(this.#entries.length, idx + 1);
-    if (length > this.stride || capacity * this.stride > this.rows.length) {
-      const stride = Math.max(this.stride, length);
-      const rows = new Int32Array(Math.max(8, capacity * 2) * stride);
-      for (let e = 0; e * this.stride < this.rows.length && this.stride > 0; e++) {
-        rows.set(this.rows.subarray(e * this.stride, (e + 1) * this.stride), e * stride);
-      }
-      this.rows = rows;
-      this.stride = stride;
-    }
-    return this.rows.subarray(idx * this.stride, idx * this.stride + length);
+  row(key: number, length: number): Int32Array | undefined {
+    if (length > this.stride - 2) this.#resize(this.#slots, length + 2);
+    const slot = this.find(key);
+    if (slot < 0) return undefined;
+    return this.rows.subarray(slot * this.stride, slot * this.stride + length);
   }
 
   /** The number under which `fn` is listed in `shapes` (added if new). */
@@ -179,19 +173,39 @@ export class HashTable<T> {
     return at >= 0 ? at : this.shapes.push(fn) - 1;
   }
 
-  #place(key: number, idx: number): void {
-    const s = this.#slots;
-    const mask = this.slots - 1;
+  /** The empty slot where `key` goes. */
+  #free(key: number): number {
+    const d = this.rows;
+    const w = this.stride;
+    const mask = this.#slots - 1;
     let i = Math.imul(key, MULTIPLIER) >>> this.#shift;
-    while (s[2 * i + 1] !== 0) i = (i + 1) & mask;
-    s[2 * i] = key;
-    s[2 * i + 1] = idx + 1;
+    while (d[i * w + w - 1] !== 0) i = (i + 1) & mask;
+    return i;
   }
 
-  #resize(slots: number): void {
-    const old = this.#slots;
-    this.#slots = new Int32Array(2 * slots);
+  /** Re-lay the table out with `slots` slots of `stride` int32s; rows, entries and tabs move with their keys. */
+  #resize(slots: number, stride: number): void {
+    const old = this.rows;
+    const oldStride = this.stride;
+    const oldSlots = this.#slots;
+    const entries = this.#entries;
+    const tabs = this.tabs;
+    this.#slots = slots;
     this.#shift = 32 - Math.log2(slots);
-    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.#place(old[i] as number, (old[i + 1] as number) - 1);
+    this.stride = stride;
+    this.rows = new Int32Array(slots * stride);
+    this.#entries = new Array<T | undefined>(slots).fill(undefined);
+    this.tabs = new Array<readonly HashTable<unknown>[] | null>(slots).fill(null);
+    for (let i = 0; i < oldSlots; i++) {
+      const at = i * oldStride;
+      if (old[at + oldStride - 1] === 0) continue;
+      const key = old[at + oldStride - 2] as number;
+      const slot = this.#free(key);
+      this.rows.set(old.subarray(at, at + oldStride - 2), slot * stride);
+      this.rows[slot * stride + stride - 2] = key;
+      this.rows[slot * stride + stride - 1] = 1;
+      this.#entries[slot] = entries[i];
+      this.tabs[slot] = tabs[i] ?? null;
+    }
   }
 }

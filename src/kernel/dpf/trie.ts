@@ -107,10 +107,9 @@ export class Trie {
   }
 }
 
-/** The table that holds unit head `head`'s row, and the row's entry index in it. */
-export function holderOf(trie: Trie, head: TrieNode): [HashTable<TrieNode>, number] {
-  const table = head.kind === NODE_ROOT ? trie.rootTable : (head.parent?.table as HashTable<TrieNode>);
-  return [table, table.find(head.v)];
+/** The table that holds unit head `head`'s row (under the key `head.v`). */
+export function holderOf(trie: Trie, head: TrieNode): HashTable<TrieNode> {
+  return head.kind === NODE_ROOT ? trie.rootTable : (head.parent?.table as HashTable<TrieNode>);
 }
 
 /** Record one more filter of `pid` below `node`. Call before `node.refs++`. */
