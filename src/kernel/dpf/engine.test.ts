@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.js';
 import { DpfEngine, type DpfOwner } from './engine.js';
 import { DPF_BOGUSID, DPF_BOGUSOP, DPF_NOMEM, DPF_OVERLAP, DPF_TOOMANYFILTERS } from './lang/codes.js';
 import { compilePcapExpression } from './lang/pcap.js';
@@ -280,6 +281,15 @@ describe('DpfEngine: limits and bookkeeping', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 60]) expect(e.remove(bad)).toBe(DPF_BOGUSID);
     expect(e.insert(vf(ARP), { pid: -1, uid: 0 })).toBe(DPF_BOGUSOP);
     expect(() => new DpfEngine({ maxFilters: 0 })).toThrow(RangeError);
+  });
+
+  it('takes its limits from the configuration (dpf section, EXOLINUX_DPF__* overrides)', () => {
+    const config = loadConfig({ env: { EXOLINUX_DPF__MAX_FILTERS: '2' } });
+    expect(config.dpf).toEqual({ maxFilters: 2, maxTrieNodes: 262144, maxUnitChars: 65536, checkGeneratedCode: true });
+    const e = new DpfEngine(config.dpf);
+    expect(e.insert(vf(ARP), owner(1))).toBe(1);
+    expect(e.insert(vf(TCP_LISTEN), owner(1))).toBe(2);
+    expect(e.insert(vf(UDP_5353), owner(1))).toBe(DPF_TOOMANYFILTERS);
   });
 
   it('lists filters with owner, text, canonical form and match counts', () => {
