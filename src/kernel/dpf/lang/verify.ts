@@ -21,6 +21,7 @@ import {
   DPF_MAX_SHIFT,
   DPF_NILFILTER,
   DPF_TOOMANYELEMS,
+  type DpfErrorCode,
   type DpfRefusal,
   refuse,
 } from './codes.js';
@@ -100,71 +101,105 @@ function checkAtom(raw: unknown): FilterAtom | string {
   return Object.freeze(op === 'shift' ? { op, width, offset, shift } : { op, width, offset, mask, shift });
 }
 
+/** Outcome of one pass over the atoms, without the log. */
+type Checked = { readonly ok: true; readonly filter: VerifiedFilter } | { readonly ok: false; readonly code: DpfErrorCode; readonly reason: string };
+
 /**
- * Verify a filter. Never throws. On success the filter is a deep, frozen copy holding only the
- * known fields; on refusal the code is `DPF_NILFILTER`, `DPF_TOOMANYELEMS` or `DPF_BOGUSOP`.
+ * The verifier's one pass. `note`, when given, receives the log lines; the common path (an
+ * accepted filter, no log wanted yet) builds no text at all.
  */
-export function verify(ast: FilterAst): VerifyResult {
-  const log: string[] = [];
+function check(ast: FilterAst, note?: (line: string) => void): Checked {
+  const fail = (code: DpfErrorCode, reason: string): Checked => ({ ok: false, code, reason });
   const raw: unknown = typeof ast === 'object' && ast !== null ? (ast as { atoms?: unknown }).atoms : undefined;
-  if (!Array.isArray(raw)) return refuse(DPF_BOGUSOP, 'a filter is an object with an "atoms" array', log);
-  if (raw.length === 0) return refuse(DPF_NILFILTER, 'the filter has no atoms', log);
-  if (raw.length > DPF_MAX_ATOMS) {
-    return refuse(DPF_TOOMANYELEMS, `the filter has ${raw.length} atoms, more than ${DPF_MAX_ATOMS}`, log);
-  }
+  if (!Array.isArray(raw)) return fail(DPF_BOGUSOP, 'a filter is an object with an "atoms" array');
+  if (raw.length === 0) return fail(DPF_NILFILTER, 'the filter has no atoms');
+  if (raw.length > DPF_MAX_ATOMS) return fail(DPF_TOOMANYELEMS, `the filter has ${raw.length} atoms, more than ${DPF_MAX_ATOMS}`);
   const atoms: FilterAtom[] = [];
   let skip = 0;
   let segment = 0;
+  /** Index of the first atom of the current segment. */
+  let segmentStart = 0;
   let constrains = false;
   let seg = new SegmentBytes();
-  /** For each byte of the current segment, the atom that first constrained it. */
-  let owners = new Map<number, number>();
+  const refused = (i: number, text: string, why: string): Checked => {
+    note?.(`atom ${i}: ${text}: refused: ${why}`);
+    return fail(DPF_BOGUSOP, `atom ${i}: ${why}`);
+  };
   for (let i = 0; i < raw.length; i++) {
     const a = checkAtom(raw[i]);
     if (typeof a === 'string') {
-      log.push(`atom ${i}: refused: ${a}`);
-      return refuse(DPF_BOGUSOP, `atom ${i}: ${a}`, log);
+      note?.(`atom ${i}: refused: ${a}`);
+      return fail(DPF_BOGUSOP, `atom ${i}: ${a}`);
     }
-    const text = formatAtom(a);
     if (a.op === 'shifti') {
       skip += a.bytes;
       if (skip > DPF_MAX_FRAME_BYTES - 1) {
-        const why = `constant skips add up to ${skip} bytes, past the largest frame (${DPF_MAX_FRAME_BYTES} bytes)`;
-        log.push(`atom ${i}: ${text}: refused: ${why}`);
-        return refuse(DPF_BOGUSOP, `atom ${i}: ${why}`, log);
+        return refused(i, formatAtom(a), `constant skips add up to ${skip} bytes, past the largest frame (${DPF_MAX_FRAME_BYTES} bytes)`);
       }
-      log.push(`atom ${i}: ${text}: ok, later offsets +${skip} in all`);
+      note?.(`atom ${i}: ${formatAtom(a)}: ok, later offsets +${skip} in all`);
       atoms.push(a);
       continue;
     }
     const at = skip + a.offset;
     const end = at + a.width / 8;
     if (end > DPF_MAX_FRAME_BYTES) {
-      const why = `reads bytes ${at}…${end - 1} of segment ${segment}, past the largest frame (${DPF_MAX_FRAME_BYTES} bytes)`;
-      log.push(`atom ${i}: ${text}: refused: ${why}`);
-      return refuse(DPF_BOGUSOP, `atom ${i}: ${why}`, log);
+      return refused(i, formatAtom(a), `reads bytes ${at}…${end - 1} of segment ${segment}, past the largest frame (${DPF_MAX_FRAME_BYTES} bytes)`);
     }
     constrains = true;
     if (a.op === 'shift' || a.op === 'mshift') {
-      log.push(`atom ${i}: ${text}: ok, base of segment ${segment + 1} = base + (bytes ${at}…${end - 1} & mask) << ${a.shift}`);
+      note?.(`atom ${i}: ${formatAtom(a)}: ok, base of segment ${segment + 1} = base + (bytes ${at}…${end - 1} & mask) << ${a.shift}`);
       segment++;
+      segmentStart = i + 1;
       seg = new SegmentBytes();
-      owners = new Map();
       atoms.push(a);
       continue;
     }
-    const mask = a.op === 'meq' ? a.mask : fullMask(a.width);
-    const clash = seg.add(at, a.width, mask, a.value);
+    const clash = seg.add(at, a.width, a.op === 'meq' ? a.mask : fullMask(a.width), a.value);
     if (clash >= 0) {
-      const why = `contradicts atom ${owners.get(clash)} on byte ${clash} of segment ${segment}, so the filter can never match`;
-      log.push(`atom ${i}: ${text}: refused: ${why}`);
-      return refuse(DPF_BOGUSOP, `atom ${i}: ${why}`, log);
+      const first = firstAtomOn(atoms, segmentStart, clash);
+      return refused(i, formatAtom(a), `contradicts atom ${first} on byte ${clash} of segment ${segment}, so the filter can never match`);
     }
-    for (let b = at; b < end; b++) if (!owners.has(b)) owners.set(b, i);
-    log.push(`atom ${i}: ${text}: ok, bytes ${at}…${end - 1} of segment ${segment}`);
+    note?.(`atom ${i}: ${formatAtom(a)}: ok, bytes ${at}…${end - 1} of segment ${segment}`);
     atoms.push(a);
   }
-  if (!constrains) return refuse(DPF_NILFILTER, 'the filter only skips: it constrains nothing and would match every frame', log);
-  log.push(`verified: ${atoms.length} atoms, ${segment + 1} segment${segment > 0 ? 's' : ''}`);
-  return { ok: true, filter: Object.freeze({ atoms: Object.freeze(atoms) }) as VerifiedFilter, log };
+  if (!constrains) return fail(DPF_NILFILTER, 'the filter only skips: it constrains nothing and would match every frame');
+  note?.(`verified: ${atoms.length} atoms, ${segment + 1} segment${segment > 0 ? 's' : ''}`);
+  return { ok: true, filter: Object.freeze({ atoms: Object.freeze(atoms) }) as VerifiedFilter };
+}
+
+/** Index of the first eq atom from `from` on that reads byte `byte` (offsets after skips). */
+function firstAtomOn(atoms: readonly FilterAtom[], from: number, byte: number): number {
+  let skip = 0;
+  for (let i = 0; i < atoms.length; i++) {
+    const a = atoms[i] as FilterAtom;
+    if (a.op === 'shifti') skip += a.bytes;
+    else if (i >= from && (a.op === 'eq' || a.op === 'meq') && skip + a.offset <= byte && byte < skip + a.offset + a.width / 8) return i;
+  }
+  return -1;
+}
+
+/** The verifier log of `ast`: one line per atom, then the verdict. */
+function logOf(ast: FilterAst): string[] {
+  const lines: string[] = [];
+  check(ast, (line) => lines.push(line));
+  return lines;
+}
+
+/**
+ * Verify a filter. Never throws. On success the filter is a deep, frozen copy holding only the
+ * known fields, and `log` (built when first read) says what each atom checks; on refusal the
+ * code is `DPF_NILFILTER`, `DPF_TOOMANYELEMS` or `DPF_BOGUSOP`, with the log up to the fault.
+ */
+export function verify(ast: FilterAst): VerifyResult {
+  const r = check(ast);
+  if (!r.ok) return refuse(r.code, r.reason, logOf(ast));
+  let log: readonly string[] | undefined;
+  return {
+    ok: true,
+    filter: r.filter,
+    get log(): readonly string[] {
+      log ??= logOf(r.filter);
+      return log;
+    },
+  };
 }
