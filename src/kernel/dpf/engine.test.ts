@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../config/load.js';
 import { DpfEngine, type DpfOwner } from './engine.js';
+import { encodeFilterBinary } from './lang/binary.js';
 import { DPF_BOGUSID, DPF_BOGUSOP, DPF_NOMEM, DPF_OVERLAP, DPF_TOOMANYFILTERS } from './lang/codes.js';
 import { compilePcapExpression } from './lang/pcap.js';
 import { vf } from './testing/arbitraries.js';
@@ -281,6 +282,17 @@ describe('DpfEngine: limits and bookkeeping', () => {
     for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 60]) expect(e.remove(bad)).toBe(DPF_BOGUSID);
     expect(e.insert(vf(ARP), { pid: -1, uid: 0 })).toBe(DPF_BOGUSOP);
     expect(() => new DpfEngine({ maxFilters: 0 })).toThrow(RangeError);
+  });
+
+  it('installs a filter from its binary encoding, refusing bad bytes with their code', () => {
+    const e = new CheckedEngine();
+    const bytes = encodeFilterBinary(vf(TCP_LISTEN));
+    expect(e.insertBinary(bytes, owner(12))).toEqual({ ok: true, id: 1 });
+    expect(e.insertBinary(bytes, owner(13))).toMatchObject({ ok: false, code: DPF_OVERLAP });
+    expect(e.insertBinary(bytes.subarray(0, 9), owner(13))).toMatchObject({ ok: false, code: DPF_BOGUSOP, reason: expect.stringContaining('truncated') });
+    const contradictory = encodeFilterBinary({ atoms: [{ op: 'eq', width: 8, offset: 0, value: 1 }, { op: 'eq', width: 8, offset: 0, value: 2 }] });
+    expect(e.insertBinary(contradictory, owner(13))).toMatchObject({ ok: false, code: DPF_BOGUSOP, log: [expect.any(String), expect.stringContaining('refused')] });
+    expect(e.stats().refused).toEqual({ DPF_OVERLAP: 1, DPF_BOGUSOP: 2 });
   });
 
   it('takes its limits from the configuration (dpf section, EXOLINUX_DPF__* overrides)', () => {

@@ -26,7 +26,8 @@ import {
 } from './lang/codes.js';
 import { type NormalFilter, formatNormalFilter, normalizeWithSegments } from './lang/normalize.js';
 import { formatFilterText } from './lang/text.js';
-import type { VerifiedFilter } from './lang/verify.js';
+import { type VerifiedFilter, verify } from './lang/verify.js';
+import { parseFilterBinary } from './lang/binary.js';
 import { findOverlap } from './overlap.js';
 import { mergeFilter, newChange, type TrieChange, unmergeFilter } from './merge.js';
 import { printTrieDot, printTrieText } from './print.js';
@@ -157,6 +158,18 @@ export class DpfEngine {
   insert(filter: VerifiedFilter, owner: DpfOwner): number {
     const r = this.tryInsert(filter, owner);
     return r.ok ? r.id : r.code;
+  }
+
+  /**
+   * Decode, verify and install a filter in its binary encoding (what the attach call copied in
+   * from a process): {@link tryInsert} after `parseFilterBinary` and `verify`.
+   */
+  insertBinary(bytes: Uint8Array, owner: DpfOwner): InsertResult {
+    const parsed = parseFilterBinary(bytes);
+    if (!parsed.ok) return this.#refuse(parsed.code, parsed.reason);
+    const v = verify(parsed.ast);
+    if (!v.ok) return this.#refuse(v.code, v.reason, v.log);
+    return this.tryInsert(v.filter, owner);
   }
 
   /** {@link insert}, with the reason when refused. */
@@ -320,9 +333,9 @@ export class DpfEngine {
     return id;
   }
 
-  #refuse(code: DpfErrorCode, reason: string): DpfRefusal {
+  #refuse(code: DpfErrorCode, reason: string, log: readonly string[] = []): DpfRefusal {
     const name = dpfErrorName(code);
     this.#refused[name] = (this.#refused[name] ?? 0) + 1;
-    return refuse(code, reason);
+    return refuse(code, reason, log);
   }
 }

@@ -10,6 +10,7 @@ export * from './ast.js';
 export * from './binary.js';
 export * from './codes.js';
 export { compatibleWith, determinedValue, SegmentBytes } from './bytes.js';
+export * from './compile.js';
 export * from './normalize.js';
 export * from './pcap.js';
 export * from './text.js';
