@@ -4,6 +4,7 @@
  * reports each disagreement as one line; an empty list means consistent.
  */
 import { emitUnit, layoutUnit, type UnitCompiler } from './codegen.js';
+import { ROW_START } from './hash-table.js';
 import { interpretUnit } from './interp.js';
 import { compareField } from './lang/normalize.js';
 import { NODE_EQ, NODE_HASH, NODE_ROOT, NODE_SHIFT, type Trie, type TrieNode, holderOf, successors } from './trie.js';
@@ -14,7 +15,7 @@ function checkUnit(trie: Trie, head: TrieNode, compiler: UnitCompiler, maxUnitCh
   const holder = holderOf(trie, head);
   const idx = holder.find(head.v);
   if (idx < 0 || holder.at(idx) !== head) return ['unit head not found in its holder table'];
-  const row = holder.rows.subarray(idx * holder.stride, (idx + 1) * holder.stride - 2);
+  const row = holder.rows.subarray(idx * holder.stride + ROW_START, (idx + 1) * holder.stride);
   const problems: string[] = [];
   if (holder.shapes[row[0] as number] !== head.fn) problems.push('row names another function');
   if (row[1] !== head.fid) problems.push(`row has head id ${row[1]}, node ${head.fid}`);

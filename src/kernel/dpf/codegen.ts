@@ -24,19 +24,19 @@
  * ```js
  * 'use strict';
  * const K = h.rows;
- * const o = i * h.stride;
+ * const o = i * h.stride + 2;
  * const T = h.tabs[i];
  * if (n >= 14) {
  *   const t = T[0];
  *   const x = t.find((p[12] << 8 | p[13]));
- *   if (x >= 0) { const r = t.shapes[t.rows[x * t.stride]](p, n, b, t, x); if (r !== 0) return r; }
+ *   if (x >= 0) { const r = t.shapes[t.rows[x * t.stride + 2]](p, n, b, t, x); if (r !== 0) return r; }
  * }
  * return K[o + 1];
  * ```
  * Row of a unit: `[shape number, head's filter id, then per node: eq → value, id; shift → id]`.
  */
 import { fullMask } from './lang/ast.js';
-import type { HashTable, UnitFn } from './hash-table.js';
+import { type HashTable, ROW_START, type UnitFn } from './hash-table.js';
 import { interpretUnit } from './interp.js';
 import { NODE_EQ, NODE_HASH, NODE_SHIFT, type Trie, type TrieNode, holderOf, unitHeadOf } from './trie.js';
 
@@ -149,7 +149,7 @@ class Emitter {
         this.line(depth, bound === '' ? '{' : `if (${bound}) {`);
         this.line(depth + 1, `const t = T[${num(this.nextHash++)}];`);
         this.line(depth + 1, `const x = t.find(${masked});`);
-        this.line(depth + 1, `if (x >= 0) { const r = t.shapes[t.rows[x * t.stride]](p, n, ${base}, t, x); if (r !== 0) return r; }`);
+        this.line(depth + 1, `if (x >= 0) { const r = t.shapes[t.rows[x * t.stride + ${num(ROW_START)}]](p, n, ${base}, t, x); if (r !== 0) return r; }`);
         this.line(depth, '}');
       } else if (node.kind === NODE_SHIFT) {
         const b = `b${num(shifts + 1)}`;
@@ -179,7 +179,7 @@ export function emitUnit(head: TrieNode, layout: UnitLayout, maxChars: number): 
   const e = new Emitter(layout, maxChars);
   e.line(0, "'use strict';");
   e.line(0, 'const K = h.rows;');
-  e.line(0, 'const o = i * h.stride;');
+  e.line(0, `const o = i * h.stride + ${num(ROW_START)};`);
   if (layout.hashes.length > 0) e.line(0, 'const T = h.tabs[i];');
   if (!e.list(head.children, 'b', head.childSeg === 0, checkedAt(head), 0, 0)) return null;
   e.line(0, 'return K[o + 1];');
@@ -313,7 +313,7 @@ export class UnitCompiler {
     const head = unitHeadOf(node);
     if (head.fn === null) return;
     const holder = holderOf(this.#trie, head);
-    const base = holder.find(head.v) * holder.stride;
+    const base = holder.find(head.v) * holder.stride + ROW_START;
     if (head === node) holder.rows[base + 1] = node.fid;
     else if (head.fn !== interpretUnit) holder.rows[base + node.rowAt + (node.kind === NODE_EQ ? 1 : 0)] = node.fid;
   }

@@ -1,8 +1,8 @@
 /**
  * The table behind a hash node: masked field value (an int32) → entry, by open addressing with
- * linear probing. Each slot is a span of `stride` int32s in one array, `rows`: first the *row*
- * of the entry's unit — int32 constants the code generator writes (the shape number, the
- * filter ids and compared values of the entry's unit) — then the key and an occupied flag.
+ * linear probing. Each slot is a span of `stride` int32s in one array, `rows`: an occupied flag,
+ * the key, then from {@link ROW_START} on the *row* of the entry's unit — int32 constants the
+ * code generator writes (the shape number, the filter ids and compared values of the unit).
  * The shape functions are in `shapes`, the entry unit's nested tables in `tabs` (by slot).
  * A frame that reaches a hash node thus finds the key and the row it needs in the same place,
  * whatever the number of entries — the layout that keeps demultiplexing cost flat. `find`
@@ -17,21 +17,23 @@
 const MULTIPLIER = 1737350767;
 /** Smallest table, in slots. */
 export const MIN_SLOTS = 8;
+/** Where a slot's row starts, in int32s from the slot's start (after the flag and the key). */
+export const ROW_START = 2;
 /** Row capacity of a new table, in int32s (grown on demand). */
 const INITIAL_ROW = 2;
 
 /**
  * A unit function as the generated code calls it: frame `p` of `n` bytes, base offset `b`, and
- * the unit's slot `i` of table `h` (its row is `h.rows[i * h.stride …]`).
+ * the unit's slot `i` of table `h` (its row starts at `h.rows[i * h.stride + ROW_START]`).
  */
 export type UnitFn = (p: Uint8Array, n: number, b: number, h: HashTable<unknown>, i: number) => number;
 
 /** An open-addressing map from int32 keys to entries, each slot carrying its entry's code row. */
 export class HashTable<T> {
-  /** Per slot: the row (`stride - 2` int32s), the key, the occupied flag. */
+  /** Per slot: the occupied flag, the key, then the row (`stride - ROW_START` int32s). */
   rows: Int32Array;
   /** Int32s per slot. */
-  stride = INITIAL_ROW + 2;
+  stride = INITIAL_ROW + ROW_START;
   /** 32 − log2(slots): the right shift that keeps the top bits of the product. */
   #shift: number;
   #slots: number;
@@ -67,9 +69,9 @@ export class HashTable<T> {
     const mask = this.#slots - 1;
     let i = Math.imul(key, MULTIPLIER) >>> this.#shift;
     for (;;) {
-      const at = i * w + w;
-      if (d[at - 1] === 0) return -1;
-      if (d[at - 2] === key) return i;
+      const at = i * w;
+      if (d[at] === 0) return -1;
+      if (d[at + 1] === key) return i;
       i = (i + 1) & mask;
     }
   }
@@ -95,9 +97,9 @@ export class HashTable<T> {
     if ((this.#count + 1) * 2 > this.#slots) this.#resize(this.#slots * 2, this.stride);
     const slot = this.#free(key);
     const at = slot * this.stride;
-    this.rows.fill(0, at, at + this.stride - 2);
-    this.rows[at + this.stride - 2] = key;
-    this.rows[at + this.stride - 1] = 1;
+    this.rows.fill(0, at, at + this.stride);
+    this.rows[at] = 1;
+    this.rows[at + 1] = key;
     this.#entries[slot] = value;
     this.tabs[slot] = null;
     this.#count++;
@@ -110,8 +112,8 @@ export class HashTable<T> {
     const d = this.rows;
     const w = this.stride;
     const mask = this.#slots - 1;
-    for (let j = (hole + 1) & mask; d[j * w + w - 1] !== 0; j = (j + 1) & mask) {
-      const home = Math.imul(d[j * w + w - 2] as number, MULTIPLIER) >>> this.#shift;
+    for (let j = (hole + 1) & mask; d[j * w] !== 0; j = (j + 1) & mask) {
+      const home = Math.imul(d[j * w + 1] as number, MULTIPLIER) >>> this.#shift;
       // Move j into the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? home > hole && home <= j : home > hole || home <= j;
       if (!stays) {
@@ -121,7 +123,7 @@ export class HashTable<T> {
         hole = j;
       }
     }
-    d[hole * w + w - 1] = 0;
+    d[hole * w] = 0;
     this.#entries[hole] = undefined;
     this.tabs[hole] = null;
     this.#count--;
@@ -139,7 +141,7 @@ export class HashTable<T> {
     const w = this.stride;
     for (let i = 0; i < this.#slots; i++) {
       const v = this.#entries[i];
-      if (v !== undefined) yield [this.rows[i * w + w - 2] as number, v];
+      if (v !== undefined) yield [this.rows[i * w + 1] as number, v];
     }
   }
 
@@ -149,8 +151,8 @@ export class HashTable<T> {
     const w = this.stride;
     const mask = this.#slots - 1;
     for (let i = 0; i < this.#slots; i++) {
-      if (this.rows[i * w + w - 1] === 0) continue;
-      const home = Math.imul(this.rows[i * w + w - 2] as number, MULTIPLIER) >>> this.#shift;
+      if (this.rows[i * w] === 0) continue;
+      const home = Math.imul(this.rows[i * w + 1] as number, MULTIPLIER) >>> this.#shift;
       worst = Math.max(worst, ((i - home) & mask) + 1);
     }
     return worst;
@@ -161,10 +163,11 @@ export class HashTable<T> {
    * grow when `length` exceeds them; contents are kept), or undefined when there is no such key.
    */
   row(key: number, length: number): Int32Array | undefined {
-    if (length > this.stride - 2) this.#resize(this.#slots, length + 2);
+    if (length > this.stride - ROW_START) this.#resize(this.#slots, length + ROW_START);
     const slot = this.find(key);
     if (slot < 0) return undefined;
-    return this.rows.subarray(slot * this.stride, slot * this.stride + length);
+    const at = slot * this.stride + ROW_START;
+    return this.rows.subarray(at, at + length);
   }
 
   /** The number under which `fn` is listed in `shapes` (added if new). */
@@ -179,7 +182,7 @@ export class HashTable<T> {
     const w = this.stride;
     const mask = this.#slots - 1;
     let i = Math.imul(key, MULTIPLIER) >>> this.#shift;
-    while (d[i * w + w - 1] !== 0) i = (i + 1) & mask;
+    while (d[i * w] !== 0) i = (i + 1) & mask;
     return i;
   }
 
@@ -198,12 +201,9 @@ export class HashTable<T> {
     this.tabs = new Array<readonly HashTable<unknown>[] | null>(slots).fill(null);
     for (let i = 0; i < oldSlots; i++) {
       const at = i * oldStride;
-      if (old[at + oldStride - 1] === 0) continue;
-      const key = old[at + oldStride - 2] as number;
-      const slot = this.#free(key);
-      this.rows.set(old.subarray(at, at + oldStride - 2), slot * stride);
-      this.rows[slot * stride + stride - 2] = key;
-      this.rows[slot * stride + stride - 1] = 1;
+      if (old[at] === 0) continue;
+      const slot = this.#free(old[at + 1] as number);
+      this.rows.set(old.subarray(at, at + oldStride), slot * stride);
       this.#entries[slot] = entries[i];
       this.tabs[slot] = tabs[i] ?? null;
     }
