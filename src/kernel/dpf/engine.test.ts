@@ -4,6 +4,7 @@ import { DpfEngine, type DpfOwner } from './engine.js';
 import { encodeFilterBinary } from './lang/binary.js';
 import { DPF_BOGUSID, DPF_BOGUSOP, DPF_NOMEM, DPF_OVERLAP, DPF_TOOMANYFILTERS } from './lang/codes.js';
 import { compilePcapExpression } from './lang/pcap.js';
+import type { VerifiedFilter } from './lang/verify.js';
 import { vf } from './testing/arbitraries.js';
 import { buildFrame, ipv4 } from './testing/frames.js';
 
@@ -116,7 +117,7 @@ describe('DpfEngine: golden tries', () => {
       'meq16 20 8191 0; eq16 28 1; eq16 26 50706; meq8 23 255 6; eq32 30 3323068418; eq16 12 2048; mshift8 14 15 2; eq16 14 40000; eq16 16 80',
       // byte by byte, and the ports as one 32-bit atom
       'eq8 12 8; eq8 13 0; meq8 20 0x1f 0; eq8 21 0; eq8 23 6; eq8 26 198; eq8 27 18; eq8 28 0; eq8 29 1; eq32 30 0xc6120002; mshift8 14 0x0f 2; eq32 14 0x9c400050',
-      // constant skips: everything relative to the IP header, then to the TCP header
+      // a constant skip: every offset counted from the ethertype (byte 12), shift atom included
       'shifti 12; eq16 0 0x0800; meq16 8 0x1fff 0; eq8 11 6; eq32 14 0xc6120001; eq32 18 0xc6120002; mshift8 2 0x0f 2; eq16 2 40000; eq16 4 80',
     ];
     const pcap = compilePcapExpression('ip and tcp and src host 198.18.0.1 and src port 40000 and dst host 198.18.0.2 and dst port 80');
@@ -129,7 +130,7 @@ describe('DpfEngine: golden tries', () => {
     if (pcap.ok) {
       expect(pcap.filters).toHaveLength(1);
       const e = new CheckedEngine();
-      e.insert(pcap.filters[0] as ReturnType<typeof vf>, owner(12));
+      e.insert(pcap.filters[0] as VerifiedFilter, owner(12));
       prints.push(e.printTrie());
     }
     expect(prints[0]).toBe(`root (1 filter)

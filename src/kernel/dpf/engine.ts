@@ -3,9 +3,10 @@
  * one demultiplexer — the kernel object behind AF_DPF sockets and the admin routes.
  *
  * Insert: normalize → limits → protection (`findOverlap`) → merge → rebuild the units whose
- * structure changed (usually none or one, served from the shape cache) → record. Install is a
- * reference swap on a unit head; JS runs one thing at a time, so a frame is never demultiplexed
- * against a half-built trie. Remove is the reverse, with refcounts.
+ * structure changed (usually none or one, served from the shape cache) → record. A unit is
+ * installed by writing its row, then swapping its function reference; JS runs one thing at a
+ * time, so a frame is never demultiplexed against a half-built trie. Remove is the reverse,
+ * with refcounts.
  *
  * Bad input never throws: a refused filter gets a DPF code (and a reason with `tryInsert`).
  */
@@ -28,11 +29,11 @@ import { type NormalFilter, formatNormalFilter, normalizeWithSegments } from './
 import { formatFilterText } from './lang/text.js';
 import { type VerifiedFilter, verify } from './lang/verify.js';
 import { parseFilterBinary } from './lang/binary.js';
-import { findOverlap } from './overlap.js';
-import { mergeFilter, newChange, type TrieChange, unmergeFilter } from './merge.js';
-import { printTrieDot, printTrieText } from './print.js';
 import type { UnitFn } from './hash-table.js';
-import { NODE_HASH, Trie, type TrieNode } from './trie.js';
+import { mergeFilter, newChange, type TrieChange, unmergeFilter } from './merge.js';
+import { findOverlap } from './overlap.js';
+import { printTrieDot, printTrieText } from './print.js';
+import { Trie, type TrieNode, successors } from './trie.js';
 import { componentLogger, type Logger } from '../../util/log.js';
 
 /** The process a filter belongs to. Filters of the same `pid` may overlap; of different ones, never. */
@@ -278,7 +279,7 @@ export class DpfEngine {
           out.push(`// unit ${out.length} (${node.parent === null ? 'root' : `entry = 0x${node.value.toString(16)}`})\n${key}`);
         }
       }
-      for (const c of node.kind === NODE_HASH ? (node.table?.values() ?? []) : node.children) visit(c);
+      for (const c of successors(node)) visit(c);
     };
     visit(this.#trie.root);
     return out.join('\n');

@@ -27,7 +27,7 @@ function suffix(node: TrieNode): string {
 }
 
 /** The node's own line, without id and counts. */
-export function nodeLabel(node: TrieNode): string {
+function nodeLabel(node: TrieNode): string {
   const base = node.seg === 0 ? '' : `b${node.seg}+`;
   if (node.kind === NODE_HASH) {
     const masked = node.mask === fullMask(node.width) ? '' : ` &${hex(node.mask, node.width)}`;

@@ -75,8 +75,3 @@ export function fullMask(widthBits: number): number {
 export function hex(n: number, widthBits: number): string {
   return `0x${n.toString(16).padStart(Math.ceil(widthBits / 4), '0')}`;
 }
-
-/** The mask an atom compares or shifts under (the identity for `eq`/`shift`). */
-export function atomMask(a: EqAtom | MeqAtom | ShiftAtom | MshiftAtom): number {
-  return a.op === 'meq' || a.op === 'mshift' ? a.mask : fullMask(a.width);
-}
