@@ -139,6 +139,31 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    dpf: Type.Object(
+      {
+        maxFilters: Type.Integer({
+          minimum: 1,
+          maximum: 16777216,
+          default: 4096,
+          description: 'DPF filters installed at once (filter ids 1…maxFilters)',
+        }),
+        maxTrieNodes: Type.Integer({
+          minimum: 1,
+          default: 262144,
+          description: 'atoms and hash nodes in the merged trie; an insert beyond gets DPF_NOMEM',
+        }),
+        maxUnitChars: Type.Integer({
+          minimum: 64,
+          default: 65536,
+          description: 'largest generated unit, in characters; a larger unit runs on the interpreter',
+        }),
+        checkGeneratedCode: Type.Boolean({
+          default: true,
+          description: 're-parse generated filter code against the template allow-list before compiling it',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
   },
   { additionalProperties: false },
 );
