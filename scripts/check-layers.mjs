@@ -18,9 +18,12 @@ const RULES = [
   ['src/nic/', ['src/util/', 'src/errors.ts', 'src/wire/']],
   ['src/disk/', ['src/util/', 'src/errors.ts']],
   // A user process sees only the ABI (numbers, structs, the libc wrapper) and pure libraries.
-  ['src/kernel/abi/', ['src/util/', 'src/wire/']],
-  ['src/cheetah/', ['src/kernel/abi/', 'src/util/', 'src/wire/']],
-  ['src/programs/', ['src/kernel/abi/', 'src/util/', 'src/wire/', 'src/cheetah/']],
+  // The DPF filter language is what a process writes and the kernel verifies: a pure library
+  // (like src/wire) that user code may link.
+  ['src/kernel/dpf/lang/', []],
+  ['src/kernel/abi/', ['src/util/', 'src/wire/', 'src/kernel/dpf/lang/']],
+  ['src/cheetah/', ['src/kernel/abi/', 'src/kernel/dpf/lang/', 'src/util/', 'src/wire/']],
+  ['src/programs/', ['src/kernel/abi/', 'src/kernel/dpf/lang/', 'src/util/', 'src/wire/', 'src/cheetah/']],
   ['src/kernel/', ['src/nic/', 'src/disk/', 'src/util/', 'src/errors.ts', 'src/wire/', 'src/config/']],
   ['src/admin/', ['src/kernel/', 'src/nic/', 'src/disk/', 'src/cheetah/', 'src/programs/', 'src/util/', 'src/errors.ts', 'src/wire/', 'src/config/']],
 ];

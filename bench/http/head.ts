@@ -17,7 +17,7 @@ import { HttpEngine, type HttpResponse } from '../../src/cheetah/http/engine.js'
 import { MemoryDocumentSource } from '../../src/cheetah/http/memory-source.js';
 import type { HttpRequest } from '../../src/cheetah/http/parser.js';
 import { bytes } from '../../src/cheetah/http/testing.js';
-import { machineInfo, median } from '../lib/stats.js';
+import { machineInfo, median } from '../lib/common.js';
 
 const ROUNDS = Number(process.argv[2] ?? 7);
 const RESPOND_ITERATIONS = 100_000;
@@ -120,7 +120,7 @@ async function main(): Promise<void> {
   const result = {
     benchmark: 'cheetah-http-precomputed-heads',
     date: new Date().toISOString(),
-    machine: machineInfo(),
+    machine: machineInfo(`A=precomputed, B=built per response; interleaved A B for ${ROUNDS} rounds`),
     method: `A=precomputed, B=built per response; interleaved A B for ${ROUNDS} rounds; ns per request`,
     parameters: { respondIterations: RESPOND_ITERATIONS, connectionBatches: CONNECTION_BATCHES, pipeline: PIPELINE, document: '/files/1k.bin (1024 B), cached' },
     raw,

@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, ip, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { cpuJiffies, machineInfo, markdownTable, median } from '../lib/stats.js';
+import { busyJiffies, machineHeader, machineInfo, markdownTable, median } from '../lib/common.js';
 
 const SIZE_PATHS: Record<string, string> = {
   '0b': '/files/0b.bin',
@@ -248,9 +248,9 @@ async function measure(c: Contender, size: string, mode: Run['mode'], round: num
   if (path === undefined) throw new Error(`unknown size ${size}`);
   const per = c.targets.map((_, i) => Math.floor(connections / c.targets.length) + (i < connections % c.targets.length ? 1 : 0));
   const framesBefore = await c.frames();
-  const cpuBefore = cpuJiffies();
+  const cpuBefore = busyJiffies();
   const results = await Promise.all(c.targets.map((t, i) => wrk(`${t}${path}`, per[i] as number, durationS, mode === 'close')));
-  const cpuAfter = cpuJiffies();
+  const cpuAfter = busyJiffies();
   const framesAfter = await c.frames();
   const requests = results.reduce((a, r) => a + r.requests, 0);
   const bytes = results.reduce((a, r) => a + r.bytes, 0);
@@ -267,7 +267,7 @@ async function measure(c: Contender, size: string, mode: Run['mode'], round: num
     p99Ms: Math.max(...results.map((r) => r.latencyUs.p99)) / 1000,
     errors: results.reduce((a, r) => a + r.errors.connect + r.errors.read + r.errors.write + r.errors.timeout, 0),
     non2xx: results.reduce((a, r) => a + r.errors.status, 0),
-    cpuJiffiesPerKReq: requests > 0 ? ((cpuAfter.busy - cpuBefore.busy) / requests) * 1000 : Number.NaN,
+    cpuJiffiesPerKReq: requests > 0 ? ((cpuAfter - cpuBefore) / requests) * 1000 : Number.NaN,
     framesPerReq: requests > 0 ? (framesAfter - framesBefore) / requests : Number.NaN,
   };
 }
@@ -340,18 +340,14 @@ function report(runs: Run[], names: string[], params: object): void {
       }
     }
   }
-  const machine = machineInfo();
+  const machine = machineInfo(`wrk, ${JSON.stringify(params)}; medians over interleaved rounds; ratio = median of per-round req/s ÷ ${base} req/s`);
   const md = [
-    `# bench/http — ${machine.date}`,
-    '',
-    `Machine: ${machine.cpu}, ${machine.cores} cores, Linux ${machine.kernel}, Node ${machine.node}, commit ${machine.commit}.`,
-    `Parameters: ${JSON.stringify(params)}. Medians over rounds; ratio = per-round req/s ÷ ${base} req/s, median.`,
-    '',
+    ...machineHeader('bench/http', machine),
     markdownTable(['size', 'mode', 'server', 'req/s', `× ${base}`, 'MB/s', 'p50 ms', 'p99 ms', 'CPU jiffies/1k req', 'frames/req', 'errors'], rows),
     '',
   ].join('\n');
   mkdirSync(opt.out as string, { recursive: true });
-  const stamp = (machine.date as string).replace(/[:.]/g, '-');
+  const stamp = machine.date.replace(/[:.]/g, '-');
   writeFileSync(join(opt.out as string, `http-${stamp}.json`), JSON.stringify({ machine, params, runs }, null, 2));
   writeFileSync(join(opt.out as string, `http-${stamp}.md`), md);
   process.stdout.write(md);
