@@ -2,8 +2,10 @@
  * bench/nic/echo-flood: frames per second into and out of one card through the exotap addon.
  *
  * A host-side flood (`ping -f -l PRELOAD`, from inside a namespace this benchmark makes) goes to
- * a TAP card opened by this process with openNic(); a trivial in-process responder rewrites each
- * echo request in place and transmits it back (src/nic/testing/echo-responder.ts). Baseline, in
+ * a TAP card opened by this process with openNic(), answered either by a trivial in-process
+ * responder that rewrites each echo request in place (src/nic/testing/echo-responder.ts: the card
+ * alone) or by the daemon's own kernel path — netif_rx, the (empty) DPF hook, the conventional
+ * path's ICMP echo, dev_queue_xmit (src/kernel/net). Baseline, in
  * the same run: the same flood answered by the Linux kernel on a veth pair into a second
  * namespace. Contenders run interleaved, round after round (../shared/BENCHMARKING.md), and the
  * TAP card runs at each configured batch budget, so batching is measured against no batching.
@@ -13,7 +15,9 @@
  * Writes bench/nic/results/echo-flood-<date>.{json,md} and prints the markdown.
  */
 import { parseArgs } from 'node:util';
+import { NetStack } from '../../src/kernel/net/index.js';
 import { NativeCard, openNic, parseIpv4 } from '../../src/nic/index.js';
+import { RealClock } from '../../src/util/clock.js';
 import { installEchoResponder } from '../../src/nic/testing/echo-responder.js';
 import {
   BenchNamespaces,
@@ -123,6 +127,25 @@ async function main(): Promise<void> {
       cards.push(card);
       installEchoResponder(card, parseIpv4(MACHINE)!);
       tapContenders.push({ name: `exotap batch≤${budget}`, card, ns });
+    }
+    // The daemon's kernel path on a card at the first (default) budget.
+    {
+      const budget = batchBudgets[0] as number;
+      const ns = spaces.add('kernel');
+      const card = (await openNic(
+        { name: 'xb0', hostAddress: `${HOST}/24`, mtuBytes: 1500, attach: false },
+        { backend: 'tap', netns: ns, tuning: { maxBatchFrames: budget } },
+      )) as NativeCard;
+      cards.push(card);
+      new NetStack({
+        cards: [{ dev: card, ip: parseIpv4(MACHINE)!, prefixLen: 24 }],
+        arpCacheTtlMs: 60_000,
+        arpCacheMaxEntries: 1024,
+        icmpErrorsPerSecond: 100,
+        icmpErrorBurst: 50,
+        clock: new RealClock(),
+      }).start();
+      tapContenders.push({ name: `kernel path batch≤${budget}`, card, ns });
     }
 
     // Warm-up (ARP, JIT), not recorded.
