@@ -207,6 +207,8 @@ export class StackCore {
   /** End-of-pass work for one TCB: events, output, the ACK decision, TIME-WAIT, timers. */
   #finish(t: Tcb): void {
     const ev = this.events;
+    // Without ACK merging, an immediate ACK leaves before the application can reply.
+    if (!this.config.mergeAck && t.ackPending && t.ackNow) sendAck(this, t);
     if (t.readablePending) {
       t.readablePending = false;
       if (t.announced) ev.onReadable?.(t.handle);

@@ -431,8 +431,9 @@ function processAck(core: StackCore, t: Tcb, seg: TcpRepr, ack: number): boolean
   const now = core.io.now();
   const acked = seqSub(ack, t.sndUna);
   const newWnd = seg.windowLen << t.sndScale;
+  // Any acceptable ACK shows the peer alive: a zero window may last forever (MUST-36).
+  t.lastAckRecvAt = now;
   if (acked > 0) {
-    t.lastAckRecvAt = now;
     rttSample(core, t, seg, ack);
     let dataAcked = acked;
     if (t.sndUna === t.iss) dataAcked--;
@@ -480,8 +481,8 @@ function processAck(core: StackCore, t: Tcb, seg: TcpRepr, ack: number): boolean
         return false;
       }
     }
-  } else if (acked === 0 && seg.payload.length === 0 && seg.control === 'none' && newWnd === t.sndWnd && t.sndMax !== t.sndUna) {
-    // A duplicate ACK (RFC 5681 §2 definition).
+  } else if (acked === 0 && seg.payload.length === 0 && seg.control === 'none' && newWnd === t.sndWnd && t.sndMax !== t.sndUna && !t.persisting) {
+    // A duplicate ACK (RFC 5681 §2 definition); answers to window probes are not.
     t.dupAcks++;
     if (t.inRecovery) {
       t.cwnd += t.mss;
@@ -648,6 +649,12 @@ function onRetransmitTimeout(core: StackCore, t: Tcb, now: number): void {
     if (t.lastAckRecvAt !== 0 && now - t.lastAckRecvAt >= c.dataGiveUpMs) {
       core.counters.timeouts++;
       core.freeTcb(t, 'timeout');
+      return;
+    }
+    if (t.sndWnd - t.flight > 0) {
+      // The window is open but too small for SWS avoidance: send what fits.
+      t.persisting = false;
+      output(core, t, true);
       return;
     }
     sendWindowProbe(core, t);

@@ -335,9 +335,10 @@ export function transmitRaw(core: StackCore, nic: number, buf: Uint8Array, len: 
 /**
  * Send what may be sent now: new data within min(peer window, cwnd) in MSS-sized segments,
  * subject to sender SWS avoidance, then our FIN when all data is out (on the last data segment
- * when `mergeFin`). Arms the retransmission or persist timer as needed.
+ * when `mergeFin`). Arms the retransmission or persist timer as needed. `force` lifts SWS
+ * avoidance for one segment (its override timer expired, RFC 9293 §3.8.6.2.1).
  */
-export function output(core: StackCore, t: Tcb): void {
+export function output(core: StackCore, t: Tcb, force = false): void {
   const st = t.state;
   if (st === TcpState.SynSent || st === TcpState.SynReceived) {
     if (t.sndNxt === t.iss && !t.awaitingArp) {
@@ -374,8 +375,16 @@ export function output(core: StackCore, t: Tcb): void {
     const finHere = t.finQueued && len === remaining;
     if (len > 0) {
       const all = len === remaining;
-      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (§3.7.4).
-      if (len < t.mss && !(all && (!c.nagle || flight === 0)) && len < t.maxSndWnd >>> 1) break;
+      // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (§3.7.4); with nothing in flight
+      // no ACK will reopen the question, so the persist timer doubles as the override timeout.
+      if (!force && len < t.mss && !(all && (!c.nagle || flight === 0)) && len < t.maxSndWnd >>> 1) {
+        if (flight === 0 && !t.persisting) {
+          t.persisting = true;
+          t.rtoAt = now + t.rtt.rtoMs;
+        }
+        break;
+      }
+      force = false;
       const fin = finHere && c.mergeFin;
       sendData(core, t, t.sndNxt, len, fin, all);
       t.sndNxt = seqAdd(t.sndNxt, len + (fin ? 1 : 0));

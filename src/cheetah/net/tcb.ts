@@ -103,6 +103,7 @@ export class Tcb implements TimerOwner {
   synRetransmits = 0;
   openedAt = 0;
   persisting = false;
+  /** When the peer last sent an acceptable ACK (persist give-up, MUST-36). */
   lastAckRecvAt = 0;
 
   // ACK policy.

@@ -101,6 +101,8 @@ export interface HostOptions {
   serverIss?: number;
   /** Extra behaviour on events (e.g. send a response on readable). */
   events?: TcpEvents;
+  /** Look at each frame as the stack hands it over (before the harness copies it). */
+  onTransmit?: (f: TxFrame) => void;
 }
 
 /** One stack (the server side) under test, with its clock, capture and event log. */
@@ -127,6 +129,7 @@ export class Host {
       io: {
         now: () => clock.now,
         transmit: (f: TxFrame) => {
+          opts.onTransmit?.(f);
           const bytes = f.toBytes();
           const eth = EthernetFrame.checked(bytes);
           if (!isWireError(eth) && eth.ethertype === EtherType.Ipv4) this.sent.push(parseSent(bytes, clock.now, f.nic));
@@ -172,6 +175,7 @@ export class Host {
 
   /** Advance the clock by `ms`, firing every timer at its exact instant. */
   advance(ms: number): void {
+    if (!Number.isFinite(ms)) throw new Error(`advance(${ms}): nothing is scheduled`);
     const end = this.clock.now + ms;
     for (;;) {
       const d = this.stack.nextDeadline();
@@ -219,12 +223,14 @@ export class Peer {
   useTs: boolean;
   wscale: number | undefined;
   port: number;
+  dstPort: number;
 
-  constructor(readonly host: Host, isn: number, opts: { ts?: boolean; wscale?: number | undefined; port?: number } = {}) {
+  constructor(readonly host: Host, isn: number, opts: { ts?: boolean; wscale?: number | undefined; port?: number; dstPort?: number } = {}) {
     this.nxt = isn;
     this.useTs = opts.ts ?? true;
     this.wscale = opts.wscale;
     this.port = opts.port ?? CLIENT_PORT;
+    this.dstPort = opts.dstPort ?? SERVER_PORT;
   }
 
   /** Build a segment from the client relative to the connection state. */
@@ -234,7 +240,7 @@ export class Peer {
     const data = typeof spec.data === 'string' ? new TextEncoder().encode(spec.data) : (spec.data ?? new Uint8Array(0));
     const r = TcpRepr.create();
     r.srcPort = spec.srcPort ?? this.port;
-    r.dstPort = SERVER_PORT;
+    r.dstPort = this.dstPort;
     r.control = control;
     r.push = flags.includes('P');
     r.seqNumber = spec.seq ?? seqAdd(this.nxt, spec.seqOff ?? 0);
@@ -300,4 +306,26 @@ export function established(opts: HostOptions & { clientIsn?: number; ts?: boole
   const conn = host.log.accepted[0];
   if (conn === undefined) throw new Error('not accepted');
   return { host, peer, conn, listener, synAck };
+}
+
+/** The two sequence-space placements every scenario runs in (lwIP's wrap trick: 0xFFFFFF00 − MSS). */
+export const ISN_CASES = [
+  { name: 'mid-space ISNs', clientIsn: 1000, serverIss: 0x0001_0000 },
+  { name: 'ISNs near wrap', clientIsn: 0xffff_ff00 - MSS, serverIss: 0xffff_ff00 - MSS },
+] as const;
+
+/** Flags of a segment in the short form tests use: S, F, R, P, A in that order ("SA", "FPA"). */
+export function flagsOf(seg: TcpRepr): string {
+  return (
+    (seg.control === 'syn' ? 'S' : '') +
+    (seg.control === 'fin' ? 'F' : '') +
+    (seg.control === 'rst' ? 'R' : '') +
+    (seg.push ? 'P' : '') +
+    (seg.ackNumber !== undefined ? 'A' : '')
+  );
+}
+
+/** A compact description of sent segments for `toEqual`: [flags, seq, ack, payload length]. */
+export function brief(sent: readonly Sent[]): [string, number, number | undefined, number][] {
+  return sent.map((s) => [flagsOf(s.seg), s.seg.seqNumber, s.seg.ackNumber, s.seg.payload.length]);
 }
