@@ -30,7 +30,7 @@ export interface TcpConfig {
   timeWaitMs: number;
   /** Bound of the TIME-WAIT table; when full the oldest entry is evicted. Default 16384. */
   timeWaitMaxEntries: number;
-  /** FIN-WAIT-2 lifetime after our FIN is acknowledged (Linux tcp_fin_timeout). Default 60 s. */
+  /** FIN-WAIT-2 idle lifetime: how long we wait, after our FIN is acknowledged, for any segment of the peer (Linux tcp_fin_timeout). Default 60 s. */
   finWait2TimeoutMs: number;
   /** Half-open (SYN-RECEIVED) connections per listener before SYN cookies take over. Default 256. */
   synBacklog: number;

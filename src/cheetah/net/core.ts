@@ -221,7 +221,9 @@ export class StackCore {
     }
     output(this, t);
     if (t.ackPending) {
-      if (t.ackNow) sendAck(this, t);
+      // A window the application just reopened is worth an ACK now: with a small buffer the
+      // sender would otherwise sit out a delayed-ACK timeout per window.
+      if (t.ackNow || this.#windowUpdateDue(t)) sendAck(this, t);
       else if (t.delackAt === Infinity) t.delackAt = this.io.now() + this.config.delayedAckMs;
     } else if (this.#windowUpdateDue(t)) {
       sendAck(this, t);

@@ -301,12 +301,17 @@ function synSentInput(core: StackCore, t: Tcb, seg: TcpRepr): void {
   if (seg.payload.length > 0) receiveText(core, t, seg, seqAdd(seg.seqNumber, 1));
 }
 
-/** Take an RTT sample from an ACK of new data: the echoed timestamp, else the timed segment (Karn). */
+/**
+ * Take an RTT sample from an ACK of new data: the echoed timestamp (RFC 7323 §4), else the timed
+ * segment (Karn, RFC 6298 §3). An echo older than our last retransmission is skipped: it means
+ * the ACK of the original was lost, and the sample would include the whole timeout — Karn's
+ * ambiguity, which timestamps remove only for echoes of the retransmission itself.
+ */
 function rttSample(core: StackCore, t: Tcb, seg: TcpRepr, ack: number): void {
   const ts = seg.timestamp;
   if (t.tsEnabled && ts !== undefined && ts.tsEcr !== 0) {
     const r = seqSub(tsNow(core, t.tsOffset), ts.tsEcr);
-    if (r >= 0 && r < 3_600_000) t.rtt.sample(r);
+    if (r >= 0 && r < 3_600_000 && !(t.rtxTsSet && seqLt(ts.tsEcr, t.rtxTsVal))) t.rtt.sample(r);
     t.rttTiming = false;
   } else if (t.rttTiming && seqGe(ack, t.rttSeq)) {
     t.rttTiming = false;
@@ -375,6 +380,9 @@ function otherStatesInput(core: StackCore, t: Tcb, seg: TcpRepr): void {
     sendInvalidAck(core, t, true);
     return;
   }
+
+  // FIN-WAIT-2's timeout is an idle timeout: a peer still sending keeps the connection.
+  if (st === TcpState.FinWait2) t.finWait2At = core.io.now() + core.config.finWait2TimeoutMs;
 
   // Record the timestamp (RFC 7323 §5.3 R3).
   if (t.tsEnabled && ts !== undefined && seqGe(ts.tsVal, t.tsRecent) && seqLe(seq, t.lastAckSent)) t.tsRecent = ts.tsVal;
@@ -682,6 +690,13 @@ function onRetransmitTimeout(core: StackCore, t: Tcb, now: number): void {
   t.sndNxt = t.sndUna;
   t.rttTiming = false;
   t.rtt.backoff();
-  output(core, t);
+  if (t.sndWnd <= 0 && t.sq.end > t.sndUnaOff) {
+    // The window closed with data outstanding (its reopening may have been lost): probe it
+    // rather than wait on a window that will never be announced again (MUST-35).
+    t.persisting = true;
+    sendWindowProbe(core, t);
+  } else {
+    output(core, t);
+  }
   t.rtoAt = now + t.rtt.rtoMs;
 }

@@ -412,6 +412,10 @@ function sendData(core: StackCore, t: Tcb, seq: number, len: number, fin: boolea
     t.retransmissions++;
     core.counters.retransmittedSegments++;
     t.rttTiming = false;
+    if (t.tsEnabled) {
+      t.rtxTsVal = tsNow(core, t.tsOffset);
+      t.rtxTsSet = true;
+    }
   } else {
     const fresh = Math.max(0, seqSub(seqAdd(seq, len), seqMax(seq, t.sndMax)));
     t.bytesOut += fresh;

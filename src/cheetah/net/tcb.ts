@@ -90,6 +90,9 @@ export class Tcb implements TimerOwner {
   rttTiming = false;
   rttSeq = 0;
   rttStartAt = 0;
+  /** Our TSval when we last retransmitted (valid when `rtxTsSet`): older echoes give no sample. */
+  rtxTsVal = 0;
+  rtxTsSet = false;
 
   // Timers (absolute ms, Infinity = off) and the heap bookkeeping (TimerOwner).
   rtoAt = Infinity;
