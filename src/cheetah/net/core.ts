@@ -249,6 +249,37 @@ export class StackCore {
     if (d !== t.deadline || (d !== Infinity && t.heapIndex < 0)) this.heap.update(t, d);
   }
 
+  /**
+   * Check the invariants of every table and TCB (smoltcp's `sanity!`, DPF's `dpf_check`): a
+   * list of violations, empty when consistent. Cheap enough for tests to call after every
+   * input; never called on the data path.
+   */
+  checkInvariants(): string[] {
+    const bad: string[] = [];
+    const halfOpen = new Map<TcpListener, number>();
+    for (const t of this.conns.values()) {
+      const id = `tcb ${t.id} (${t.state})`;
+      if (t.state === TcpState.Closed || t.state === TcpState.Listen || t.state === TcpState.TimeWait) bad.push(`${id}: in the table in this state`);
+      if (this.conns.get(t.localAddr, t.localPort, t.remoteAddr, t.remotePort) !== t) bad.push(`${id}: table key mismatch`);
+      if (!(seqSub(t.sndNxt, t.sndUna) >= 0 && seqSub(t.sndMax, t.sndNxt) >= 0)) bad.push(`${id}: not SND.UNA ≤ SND.NXT ≤ SND.MAX`);
+      const wnd = seqSub(t.rcvAdv, t.rcvNxt);
+      if (t.state >= TcpState.Established && !(wnd >= 0 && wnd <= t.rx.free)) bad.push(`${id}: window ${wnd} outside 0..${t.rx.free}`);
+      if (t.sndUnaOff > t.sq.end || t.sq.base > t.sq.end) bad.push(`${id}: send queue offsets`);
+      if (!(t.cwnd >= 0 && t.mss > 0 && t.rtt.rtoMs >= this.config.rtoMinMs && t.rtt.rtoMs <= this.config.rtoMaxMs)) bad.push(`${id}: cwnd/mss/rto`);
+      if (!t.pendingOutput) {
+        const d = Math.min(t.rtoAt, t.delackAt, t.finWait2At);
+        if (t.deadline !== d || (d === Infinity) !== (t.heapIndex < 0)) bad.push(`${id}: timer heap out of step`);
+      }
+      if (t.state === TcpState.SynReceived && t.listener !== undefined && !t.synCookie) halfOpen.set(t.listener, (halfOpen.get(t.listener) ?? 0) + 1);
+    }
+    for (const l of this.listeners.values()) {
+      const n = halfOpen.get(l) ?? 0;
+      if (l.halfOpen !== n || n > l.backlog) bad.push(`listener :${l.port}: halfOpen ${l.halfOpen}, counted ${n}, backlog ${l.backlog}`);
+    }
+    if (this.timeWait.size > this.config.timeWaitMaxEntries) bad.push('TIME-WAIT table over its bound');
+    return bad;
+  }
+
   // ---- TCB life cycle -------------------------------------------------------------------
 
   /** A TCB for a new connection on card `nic` (registered in the table by the caller). */

@@ -220,6 +220,11 @@ export class TcpStack {
     yield* this.#core.timeWait.entries();
   }
 
+  /** Invariant violations of the stack's tables and TCBs (empty when consistent); for tests and diagnostics. */
+  checkInvariants(): string[] {
+    return this.#core.checkInvariants();
+  }
+
   /** Abort every connection and close every listener. */
   shutdown(): void {
     const core = this.#core;

@@ -266,11 +266,16 @@ export class Peer {
     return r;
   }
 
-  /** Take what the server sent and learn its sequence state and timestamps. */
+  /**
+   * Take what the server sent to this peer (frames for other peers stay with the host) and
+   * learn its sequence state and timestamps.
+   */
   take(): Sent[] {
-    const out = this.host.take();
-    for (const s of out) this.observe(s.seg);
-    return out;
+    const all = this.host.take();
+    const mine = all.filter((s) => s.seg.dstPort === this.port && s.seg.srcPort === this.dstPort);
+    this.host.sent.push(...all.filter((s) => !mine.includes(s)));
+    for (const s of mine) this.observe(s.seg);
+    return mine;
   }
 
   observe(seg: TcpRepr): void {
