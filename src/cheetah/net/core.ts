@@ -172,12 +172,22 @@ export class StackCore {
 
   /** Run `fn` as one pass: output of every TCB it touches is flushed at the end. */
   pass<R>(fn: () => R): R {
-    this.#depth++;
+    this.enter();
     try {
       return fn();
     } finally {
-      if (--this.#depth === 0) this.#flush();
+      this.leave();
     }
+  }
+
+  /** Open a pass (hot paths use enter/leave in a try/finally instead of a closure). */
+  enter(): void {
+    this.#depth++;
+  }
+
+  /** Close a pass; the outermost one flushes. */
+  leave(): void {
+    if (--this.#depth === 0) this.#flush();
   }
 
   /** Mark `t` for the end-of-pass flush (or flush it now when no pass is running). */

@@ -135,7 +135,7 @@ function clearOptions(core: StackCore): void {
   o.windowScale = undefined;
   o.sackPermitted = false;
   o.timestamp = undefined;
-  o.sackRanges.length = 0;
+  if (o.sackRanges.length !== 0) o.sackRanges.length = 0;
 }
 
 /** Our timestamp clock for a connection: milliseconds plus its offset (RFC 7323 §5.4). */

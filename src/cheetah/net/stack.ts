@@ -156,7 +156,13 @@ export class TcpStack {
    * call (data is copied into receive buffers); the caller may reuse it afterwards.
    */
   input(frame: Uint8Array, nic: number): void {
-    this.#core.pass(() => this.#inputFrame(frame, nic));
+    const core = this.#core;
+    core.enter();
+    try {
+      this.#inputFrame(frame, nic);
+    } finally {
+      core.leave();
+    }
   }
 
   /** Run `fn` as one pass: frames produced by calls inside it are sent when it returns. */

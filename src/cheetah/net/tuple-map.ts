@@ -1,11 +1,19 @@
 /**
- * A map keyed by a TCP 4-tuple without building a key per lookup: the outer level is keyed by
- * the local (address, port) — a handful of listeners — and the inner by the remote
- * (address, port). Each key is a 48-bit integer (exact in a double), so no strings and no
- * allocation on the per-segment lookup.
+ * A map keyed by a TCP 4-tuple without building a key per lookup. Buckets are found by the
+ * remote port alone — a small integer V8 hashes fastest, and the field that differs between
+ * the many connections of one client — and chained through the few entries that share it.
  */
+
+interface Node<T> {
+  localAddr: number;
+  localPort: number;
+  remoteAddr: number;
+  value: T;
+  next: Node<T> | undefined;
+}
+
 export class TupleMap<T> {
-  readonly #outer = new Map<number, Map<number, T>>();
+  readonly #buckets = new Map<number, Node<T>>();
   #size = 0;
 
   get size(): number {
@@ -13,31 +21,38 @@ export class TupleMap<T> {
   }
 
   get(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): T | undefined {
-    return this.#outer.get(localAddr * 65536 + localPort)?.get(remoteAddr * 65536 + remotePort);
+    for (let n = this.#buckets.get(remotePort); n !== undefined; n = n.next) {
+      if (n.remoteAddr === remoteAddr && n.localPort === localPort && n.localAddr === localAddr) return n.value;
+    }
+    return undefined;
   }
 
   set(localAddr: number, localPort: number, remoteAddr: number, remotePort: number, value: T): void {
-    const lk = localAddr * 65536 + localPort;
-    let inner = this.#outer.get(lk);
-    if (inner === undefined) {
-      inner = new Map();
-      this.#outer.set(lk, inner);
+    const head = this.#buckets.get(remotePort);
+    for (let n = head; n !== undefined; n = n.next) {
+      if (n.remoteAddr === remoteAddr && n.localPort === localPort && n.localAddr === localAddr) {
+        n.value = value;
+        return;
+      }
     }
-    const rk = remoteAddr * 65536 + remotePort;
-    if (!inner.has(rk)) this.#size++;
-    inner.set(rk, value);
+    this.#buckets.set(remotePort, { localAddr, localPort, remoteAddr, value, next: head });
+    this.#size++;
   }
 
   delete(localAddr: number, localPort: number, remoteAddr: number, remotePort: number): boolean {
-    const lk = localAddr * 65536 + localPort;
-    const inner = this.#outer.get(lk);
-    if (inner === undefined || !inner.delete(remoteAddr * 65536 + remotePort)) return false;
-    this.#size--;
-    if (inner.size === 0) this.#outer.delete(lk);
-    return true;
+    let prev: Node<T> | undefined;
+    for (let n = this.#buckets.get(remotePort); n !== undefined; prev = n, n = n.next) {
+      if (n.remoteAddr !== remoteAddr || n.localPort !== localPort || n.localAddr !== localAddr) continue;
+      if (prev !== undefined) prev.next = n.next;
+      else if (n.next !== undefined) this.#buckets.set(remotePort, n.next);
+      else this.#buckets.delete(remotePort);
+      this.#size--;
+      return true;
+    }
+    return false;
   }
 
   *values(): IterableIterator<T> {
-    for (const inner of this.#outer.values()) yield* inner.values();
+    for (const head of this.#buckets.values()) for (let n: Node<T> | undefined = head; n !== undefined; n = n.next) yield n.value;
   }
 }
