@@ -52,40 +52,16 @@ function rotl(x: number, b: number): number {
   return (x << b) | (x >>> (32 - b));
 }
 
-/**
- * HalfSipHash-2-4 with a 64-bit key and 32-bit output (Aumasson & Bernstein), over a message of
- * whole 32-bit words (each word taken as 4 little-endian bytes, as the reference reads bytes).
- * A keyed PRF: the ISN generator of RFC 6528 §3 and the SYN-cookie MAC. Allocation-free.
- *
- * @param k0 key bytes 0..3 as a little-endian word
- * @param k1 key bytes 4..7 as a little-endian word
- * @param count how many of the message words `w0..w4` (0..5) are used
- */
-export function halfSipHash(k0: number, k1: number, count: number, w0: number, w1 = 0, w2 = 0, w3 = 0, w4 = 0): number {
-  let v0 = k0 | 0;
-  let v1 = k1 | 0;
-  let v2 = 0x6c796765 ^ k0;
-  let v3 = 0x74656462 ^ k1;
-  for (let i = 0; i < count + 1; i++) {
-    // The last "word" is the length block: byte length in the top byte (no tail bytes here).
-    const m = i === count ? (count * 4) << 24 : i === 0 ? w0 : i === 1 ? w1 : i === 2 ? w2 : i === 3 ? w3 : w4;
-    v3 ^= m;
-    for (let r = 0; r < 2; r++) {
-      v0 = (v0 + v1) | 0;
-      v1 = rotl(v1, 5) ^ v0;
-      v0 = rotl(v0, 16);
-      v2 = (v2 + v3) | 0;
-      v3 = rotl(v3, 8) ^ v2;
-      v0 = (v0 + v3) | 0;
-      v3 = rotl(v3, 7) ^ v0;
-      v2 = (v2 + v1) | 0;
-      v1 = rotl(v1, 13) ^ v2;
-      v2 = rotl(v2, 16);
-    }
-    v0 ^= m;
-  }
-  v2 ^= 0xff;
-  for (let r = 0; r < 4; r++) {
+/** HalfSipHash state v0..v3, kept in one place so the round is written once (no allocation per call). */
+const V = new Int32Array(4);
+
+/** `n` SipRounds of HalfSipHash on {@link V}. */
+function sipRounds(n: number): void {
+  let v0 = V[0]!;
+  let v1 = V[1]!;
+  let v2 = V[2]!;
+  let v3 = V[3]!;
+  for (let r = 0; r < n; r++) {
     v0 = (v0 + v1) | 0;
     v1 = rotl(v1, 5) ^ v0;
     v0 = rotl(v0, 16);
@@ -97,5 +73,34 @@ export function halfSipHash(k0: number, k1: number, count: number, w0: number, w
     v1 = rotl(v1, 13) ^ v2;
     v2 = rotl(v2, 16);
   }
-  return (v1 ^ v3) >>> 0;
+  V[0] = v0;
+  V[1] = v1;
+  V[2] = v2;
+  V[3] = v3;
+}
+
+/**
+ * HalfSipHash-2-4 with a 64-bit key and 32-bit output (Aumasson & Bernstein), over a message of
+ * whole 32-bit words (each word taken as 4 little-endian bytes, as the reference reads bytes).
+ * A keyed PRF: the ISN generator of RFC 6528 §3 and the SYN-cookie MAC. Allocation-free.
+ *
+ * @param k0 key bytes 0..3 as a little-endian word
+ * @param k1 key bytes 4..7 as a little-endian word
+ * @param count how many of the message words `w0..w4` (0..5) are used
+ */
+export function halfSipHash(k0: number, k1: number, count: number, w0: number, w1 = 0, w2 = 0, w3 = 0, w4 = 0): number {
+  V[0] = k0;
+  V[1] = k1;
+  V[2] = 0x6c796765 ^ k0;
+  V[3] = 0x74656462 ^ k1;
+  for (let i = 0; i <= count; i++) {
+    // The last "word" is the length block: byte length in the top byte (no tail bytes here).
+    const m = i === count ? (count * 4) << 24 : i === 0 ? w0 : i === 1 ? w1 : i === 2 ? w2 : i === 3 ? w3 : w4;
+    V[3] = V[3]! ^ m;
+    sipRounds(2);
+    V[0] = V[0]! ^ m;
+  }
+  V[2] = V[2]! ^ 0xff;
+  sipRounds(4);
+  return (V[1]! ^ V[3]!) >>> 0;
 }
