@@ -143,8 +143,12 @@ export function tsNow(core: StackCore, tsOffset: number): number {
   return (Math.floor(core.io.now()) + tsOffset) >>> 0;
 }
 
-/** Options of a non-SYN segment: timestamps, and SACK blocks while data is held out of order. */
-function setDataOptions(core: StackCore, t: Tcb): void {
+/**
+ * Options of a non-SYN segment: timestamps, and SACK blocks while data is held out of order —
+ * only as many as fit beside `payloadLen` bytes in the frame (the MSS already paid for the
+ * timestamps; a full segment carries no SACK, as Linux sizes segments).
+ */
+function setDataOptions(core: StackCore, t: Tcb, payloadLen: number): void {
   clearOptions(core);
   if (t.tsEnabled) {
     const ts = core.tsScratch;
@@ -153,7 +157,8 @@ function setDataOptions(core: StackCore, t: Tcb): void {
     core.opts.timestamp = ts;
   }
   if (t.sackEnabled && t.rx.oooRanges > 0) {
-    const n = t.rx.sackBlocks(t.rcvNxt, core.sackScratch, 4);
+    const room = Math.floor((t.mss - payloadLen - 4) / 8);
+    const n = t.rx.sackBlocks(t.rcvNxt, core.sackScratch, Math.min(4, room));
     const o = core.opts;
     for (let i = 0; i < n; i++) o.sackRanges.push(core.sackScratch[i]!);
   }
@@ -182,7 +187,7 @@ export function windowField(t: Tcb): number {
 export function sendSegment(core: StackCore, t: Tcb, seq: number, len: number, flags: number): void {
   let sum = 0;
   if (len > 0) sum = t.sq.gather(t.sndUnaOff + seqSub(seq, t.sndUna), len, core.frame, core.counters);
-  setDataOptions(core, t);
+  setDataOptions(core, t, len);
   const win = windowField(t);
   t.lastAckSent = t.rcvNxt;
   t.ackPending = false;

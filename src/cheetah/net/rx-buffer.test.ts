@@ -47,6 +47,8 @@ describe('RxBuffer', () => {
     rx.write(30, new Uint8Array(5), 0, 5);
     rx.write(20, new Uint8Array(2), 0, 2);
     const out: { left: number; right: number }[] = [];
+    expect(rx.sackBlocks(0xfffffff0, out, 0)).toBe(0);
+    expect(rx.sackBlocks(0xfffffff0, out, -1)).toBe(0);
     expect(rx.sackBlocks(0xfffffff0, out, 4)).toBe(3);
     expect(out).toEqual([
       { left: 4, right: 6 },

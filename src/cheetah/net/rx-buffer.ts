@@ -121,7 +121,7 @@ export class RxBuffer {
    */
   sackBlocks(rcvNxt: number, out: { left: number; right: number }[], max: number): number {
     const n = Math.min(max, this.#starts.length);
-    if (n === 0) return 0;
+    if (n <= 0) return 0;
     let k = 0;
     const put = (i: number): void => {
       const blk = out[k] ?? (out[k] = { left: 0, right: 0 });

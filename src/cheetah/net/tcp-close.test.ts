@@ -204,7 +204,8 @@ describe.each(ISN_CASES)('closing ($name)', ({ clientIsn, serverIss }) => {
     peer.send({ flags: 'A' });
     peer.send({ flags: 'PA', data: 'more' });
     expect(conn.readable).toBe(4);
-    void host;
+    host.advance(40);
+    expect(peer.take().map((s) => s.seg.ackNumber)).toEqual([peer.nxt]);
   });
 
   it('passive close with half-close: CLOSE-WAIT keeps sending, close() → LAST-ACK → CLOSED', () => {

@@ -61,6 +61,19 @@ describe.each(ISN_CASES)('ESTABLISHED: receiving ($name)', ({ clientIsn, serverI
     expect(got).toEqual(data);
   });
 
+  it('SACK blocks never push a frame past the MTU: a full data segment carries none', () => {
+    const { host, peer, conn } = established({ clientIsn, serverIss });
+    peer.send({ flags: 'A', seqOff: 100, data: bytes(10) }, { advance: false });
+    expect(host.take()[0]!.seg.sackRanges).toHaveLength(1);
+    conn.send(bytes(SEG + 10));
+    const out = host.take();
+    expect(out.map((s) => [s.seg.payload.length, s.seg.sackRanges.length])).toEqual([
+      [SEG, 0],
+      [10, 1],
+    ]);
+    expect(Math.max(...out.map((s) => s.bytes.length))).toBe(1514);
+  });
+
   it('reassembly is bounded: a segment needing more ranges than allowed is dropped and counted', () => {
     const { host, peer, conn } = established({ clientIsn, serverIss, config: { reassemblyMaxRanges: 2 } });
     for (const off of [100, 300, 500]) peer.send({ flags: 'A', seqOff: off, data: bytes(50) }, { advance: false });
