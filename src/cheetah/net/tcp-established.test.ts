@@ -61,6 +61,16 @@ describe.each(ISN_CASES)('ESTABLISHED: receiving ($name)', ({ clientIsn, serverI
     expect(got).toEqual(data);
   });
 
+  it('MUST-59: segments received in one batch are acknowledged by one ACK', () => {
+    const { host, peer } = established({ clientIsn, serverIss });
+    host.stack.batch(() => {
+      for (const off of [100, 200, 300]) peer.send({ flags: 'A', seqOff: off, data: bytes(50) }, { advance: false });
+    });
+    const acks = host.take();
+    expect(acks).toHaveLength(1);
+    expect(acks[0]!.seg.sackRanges).toHaveLength(3);
+  });
+
   it('SACK blocks never push a frame past the MTU: a full data segment carries none', () => {
     const { host, peer, conn } = established({ clientIsn, serverIss });
     peer.send({ flags: 'A', seqOff: 100, data: bytes(10) }, { advance: false });
