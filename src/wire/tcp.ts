@@ -418,7 +418,7 @@ export const TcpRepr = {
     out.maxSegSize = undefined;
     out.windowScale = undefined;
     out.sackPermitted = false;
-    out.sackRanges.length = 0;
+    if (out.sackRanges.length !== 0) out.sackRanges.length = 0;
     const spare = out.timestamp;
     out.timestamp = undefined;
     if (p.optionsLen > 0) parseTcpOptions(p.buffer, p.optionsOffset, p.payloadOffset, out, spare);
