@@ -145,6 +145,7 @@ export const dpfRoutes: FastifyPluginAsync<DpfRoutesOptions> = async (app, { dpf
                 type: 'object',
                 properties: {
                   sockets: count,
+                  framesClaimed: count,
                   framesQueued: count,
                   queueDrops: count,
                   framesDelivered: count,

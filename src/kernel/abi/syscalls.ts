@@ -182,7 +182,7 @@ export const SYSCALLS = [
   { nr: 1014, name: 'dpf_send', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), uint('iovcnt'), uint('card')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'send one frame gathered from an iovec out of card (an index)' },
   { nr: 1015, name: 'dpf_recvfrom', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len'), uint('flags'), struct('from', 'out', SOCKADDR_DPF_BYTES, true)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'dpf_recv, and the card the frame came from as a sockaddr_dpf' },
   { nr: 1016, name: 'dpf_recvbatch_wait', args: [fd('fd'), buf('ring', 'out', 2, 1), uint('len'), uint('maxFrames'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'dpf', doc: 'dpf_recvbatch, waiting until a frame is queued; -EAGAIN on timeout' },
-  { nr: 1017, name: 'dpf_geterror', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'the last refused attach on the socket: "DPF_CODE (n): reason" and the verifier log, NUL-terminated; returns its full length' },
+  { nr: 1017, name: 'dpf_geterror', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'the socket’s last refused dpf_attach/dpf_detach: "DPF_CODE (n): reason" and the verifier log, NUL-terminated; returns its full length' },
   { nr: 1018, name: 'dpf_ifinfo', args: [uint('card'), struct('info', 'out', DPF_IFINFO_BYTES)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'describe card (an index): name, MAC, MTU, the machine’s IPv4 address; -ENODEV past the last card' },
 
   // ---- XN (thesis Appendix A; reserved for the XN subsystem; asynchronous calls notify a channel) ----

@@ -125,6 +125,8 @@ export interface DpfQueueView {
 export interface AfDpfStats {
   /** Open AF_DPF sockets. */
   readonly sockets: number;
+  /** Frames a filter claimed (queued or dropped: either way not the conventional path's). */
+  readonly framesClaimed: number;
   /** Frames copied into a socket's queue, and frames a full queue refused. */
   readonly framesQueued: number;
   readonly queueDrops: number;
@@ -404,6 +406,7 @@ export class AfDpf {
   stats(): AfDpfStats {
     return {
       sockets: this.#sockets.size,
+      framesClaimed: this.#framesQueued + this.#queueDrops,
       framesQueued: this.#framesQueued,
       queueDrops: this.#queueDrops,
       framesDelivered: this.#framesDelivered,
