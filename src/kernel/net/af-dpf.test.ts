@@ -552,6 +552,34 @@ describe('AF_DPF: sending', () => {
     m.kernel.assertNoLeaks();
   });
 
+  it('root is checked at socket(): a DPF socket handed to a process of another uid keeps receiving and sending', async () => {
+    const m = dpfMachine();
+    const g = gate();
+    let sock!: DpfSocket;
+    const owner = spawn(m, async (sys) => {
+      const [fd] = dpfSocket(sys, UDP7);
+      sock = m.kernel.fileOf(m.kernel.process(sys.getpid())!, fd) as DpfSocket;
+      await g.wait;
+    });
+    await settle();
+    await m.hosts[0]!.inject(udpFrame(HOST0, 5, 7, payload(8)));
+    const seen: number[] = [];
+    const user = m.kernel.spawn('user', (sys) => {
+      const ring = sys.malloc(4096);
+      const iov = sys.malloc(IOVEC_BYTES);
+      seen.push(sys.call('dpf_recvbatch', 3, ring, 4096, 0));
+      sys.view.setUint32(iov, ring + 4, true);
+      sys.view.setUint32(iov + 4, 50, true);
+      seen.push(sys.call('dpf_send', 3, iov, 1, 0), sys.socket(AF_DPF, SOCK_RAW, 0));
+    }, { uid: 1000, files: [[3, sock]] });
+    await user.exited;
+    g.open();
+    await owner.exited;
+    expect(seen).toEqual([1, 50, -EPERM]);
+    expect(m.hosts[0]!.received).toHaveLength(1);
+    m.kernel.assertNoLeaks();
+  });
+
   it('the reply goes out of the card the frame came from, addressed by the sockaddr_dpf recvfrom returned', async () => {
     const m = dpfMachine();
     const p = spawn(m, async (sys) => {
