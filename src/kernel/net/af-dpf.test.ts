@@ -682,13 +682,14 @@ describe('AF_DPF: lifetime', () => {
     expectClean(m);
   });
 
-  it('attach replaces the socket’s filter without a gap; re-attaching the same filter keeps its id; detach needs the socket’s own id; queued frames survive a detach', async () => {
+  it('attach replaces the socket’s filter (a refused one leaves it in place); re-attaching the same filter keeps its id; detach needs the socket’s own id; queued frames survive a detach', async () => {
     const m = dpfMachine();
     const g = gate();
     const seen: unknown[] = [];
     const p = spawn(m, async (sys) => {
       const [fd, id] = dpfSocket(sys, UDP7);
       seen.push(id, attach(sys, fd, filterBinary(UDP7)), attach(sys, fd, filterBinary('udp and dst host 198.18.0.2 and dst port 9')));
+      seen.push(attach(sys, fd, new Uint8Array([1, 2, 3]))); // refused: the filter in place stays
       seen.push(m.engine.filters().map((f) => f.id));
       await g.wait;
       seen.push(sys.call('dpf_detach', fd, 1), geterror(sys, fd).split('\n')[0]);
@@ -700,7 +701,7 @@ describe('AF_DPF: lifetime', () => {
     await m.hosts[0]!.inject(udpFrame(HOST0, 5, 7, payload(8)), udpFrame(HOST0, 5, 9, payload(9)));
     g.open();
     await p.exited;
-    expect(seen).toEqual([1, 1, 2, [2], -ENOENT, "DPF_BOGUSID (-5): filter #1 is not this socket's filter", -ENOENT, 0, -ENOENT, 9 + 42, -EAGAIN]);
+    expect(seen).toEqual([1, 1, 2, -EINVAL, [2], -ENOENT, "DPF_BOGUSID (-5): filter #1 is not this socket's filter", -ENOENT, 0, -ENOENT, 9 + 42, -EAGAIN]);
     expect(icmpTypes(m.hosts[0]!.received)).toEqual([[3, 3]]); // port 7 is nobody's after the replace
     expectClean(m);
   });

@@ -209,7 +209,9 @@ export class AfDpf {
   }
 
   #card(iface: NetIface, index: number): Card {
-    const sender = new PacketSocket((name) => (name === iface.name ? iface.dev : undefined));
+    // Private to this card: whatever name the sockaddr_pkt carries (14 bytes may cut a 15-byte
+    // interface name) means this card.
+    const sender = new PacketSocket(() => iface.dev);
     const pkt = new Uint8Array(SOCKADDR_PKT_BYTES);
     pkt[SOCKADDR_PKT_OFF_FAMILY] = AF_PACKET & 0xff;
     pkt[SOCKADDR_PKT_OFF_FAMILY + 1] = AF_PACKET >>> 8;
@@ -284,8 +286,8 @@ export class AfDpf {
    * Attach the filter encoded in `bytes` to `s` for `owner` (thick layer: `bytes` is a kernel
    * copy, not kept). Returns the filter id, or -errno (`DPF_ERRNO`) with the reason kept for
    * `dpf_geterror`. Replaces the socket's filter: the new one is merged before the old one goes,
-   * so no frame meant for the socket falls through in between. Re-attaching the filter the
-   * socket already has, from its owner, keeps it (same id).
+   * so a refused filter leaves the old one in place. Re-attaching the filter the socket already
+   * has, from its owner, keeps it (same id).
    */
   attach(s: DpfSocket, bytes: Uint8Array, owner: DpfOwner): number {
     if (s.refs === 0) return -EBADF;
