@@ -53,8 +53,6 @@ export interface DocrootStats extends NodeCounters, WalkCounters {
   /** Successful opens, and failed ones by errno name. */
   opens: number;
   openErrors: Record<string, number>;
-  /** Opens refused because the host changed the path while it was resolved (EAGAIN). */
-  races: number;
   /** Host descriptors held, host operations in flight and started, host failures. */
   host: HostCounters;
 }

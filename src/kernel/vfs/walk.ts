@@ -21,7 +21,7 @@
  * opened really is that path (a concurrent rename on the host is caught there, see `open`).
  */
 import type { BigIntStats } from 'node:fs';
-import { EACCES, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../abi/errno.js';
+import { EACCES, EAGAIN, EINVAL, ELOOP, ENAMETOOLONG, ENOENT, ENOTDIR } from '../abi/errno.js';
 import { NAME_MAX, S_IFDIR, S_IFLNK, S_IFMT, S_IXOTH } from '../abi/layout.js';
 import type { HostFs } from './host.js';
 
@@ -51,6 +51,8 @@ export interface WalkFailure {
 export interface WalkCounters {
   symlinksFollowed: number;
   escapesRefused: number;
+  /** Resolutions refused because the host changed the tree under them (EAGAIN). */
+  races: number;
 }
 
 const utf8Strict = new TextDecoder('utf-8', { fatal: true });
@@ -109,6 +111,11 @@ export async function walk(root: MountRoot, host: HostFs, path: string, followFi
       if (last && !followFinal) return fail(ELOOP);
       if (++links > MAX_SYMLINKS) return fail(ELOOP);
       const raw = await host.readlink(hp);
+      if (raw === -EINVAL) {
+        // No longer a symlink: the host replaced it since the lstat (openat2 reports EAGAIN too).
+        counters.races++;
+        return fail(EAGAIN);
+      }
       if (typeof raw === 'number') return fail(-raw);
       const target = decodeName(raw);
       // An empty target, or one that is not UTF-8 (it could not be named back), names nothing.
