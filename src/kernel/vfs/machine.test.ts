@@ -22,12 +22,12 @@ describe('docroot in the machine', () => {
     const config = loadConfig({ overrides: { nicBackend: 'memory', admin: { enabled: false } } });
     const m = await bootMachine(config, { log: rootLogger() });
     try {
-      let got: Uint8Array | number = -1;
+      const got: { bytes?: Uint8Array | number } = {};
       const p = m.kernel.spawn('reader', async (sys) => {
-        got = await preadAll(sys, await openPath(sys, '/files/index.html'));
+        got.bytes = await preadAll(sys, await openPath(sys, '/files/index.html'));
       }, { memoryBytes: 4 << 20 });
       expect((await p.exited).reason).toBe('return');
-      expect(Buffer.compare(got as Uint8Array, readFileSync(join(packageRoot(), 'site/www/files/index.html')))).toBe(0);
+      expect(Buffer.compare(got.bytes as Uint8Array, readFileSync(join(packageRoot(), 'site/www/files/index.html')))).toBe(0);
     } finally {
       await m.stop();
     }
