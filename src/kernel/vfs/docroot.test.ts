@@ -84,6 +84,8 @@ async function inProcess<T>(k: Kernel, body: (sys: Libc) => Promise<T>): Promise
   return out as T;
 }
 
+const text = (b: Uint8Array | number): string => (typeof b === 'number' ? `errno ${b}` : Buffer.from(b).toString('utf8'));
+
 /** After every process has exited: no host descriptor, no host I/O, no kernel leak. */
 async function noLeaks(k: Kernel, d: Docroot): Promise<void> {
   await d.idle();
@@ -111,6 +113,18 @@ describe('mount', () => {
     } finally {
       rmSync(base, { recursive: true, force: true });
     }
+  });
+
+  it('after unmount, opens are ENOENT while descriptors already open keep working', async () => {
+    const { k, d } = mounted();
+    await inProcess(k, async (sys) => {
+      const fd = await openPath(sys, '/index.html');
+      await d.unmount();
+      expect(d.stats().mounted).toBe(false);
+      expect(await openPath(sys, '/index.html')).toBe(-ENOENT);
+      expect(text(await preadAll(sys, fd))).toContain('<h1>index</h1>');
+    });
+    await noLeaks(k, d);
   });
 
   it('a relative directory is relative to the package root (the default site/www)', async () => {
