@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Libc } from '../../kernel/abi/index.js';
 import { Kernel } from '../../kernel/kernel.js';
 import { Docroot } from '../../kernel/vfs/docroot.js';
-import { makeTempDocroot, patternBytes, type TempDocroot } from '../../kernel/vfs/testing.js';
+import { inProcess, makeTempDocroot, patternBytes, type TempDocroot } from '../../kernel/vfs/testing.js';
 import { packageRoot } from '../../util/package-root.js';
 import { HttpConnection } from './connection.js';
 import { HttpEngine, type HttpResponse } from './engine.js';
@@ -34,16 +34,24 @@ afterAll(async () => {
 async function inCheetah<T>(dir: string, memoryBytes: number, body: (sys: Libc) => Promise<T>): Promise<T> {
   const k = new Kernel();
   const d = Docroot.mount(k, { dir });
-  let out: T | undefined;
-  const p = k.spawn('cheetah', async (sys) => {
-    out = await body(sys);
-  }, { memoryBytes });
-  const st = await p.exited;
-  if (st.reason !== 'return') throw new Error(`process ended by ${st.reason}: ${st.error ?? ''}`);
+  const out = await inProcess(k, body, memoryBytes);
   await d.idle();
   expect(d.leaks()).toEqual([]);
   k.assertNoLeaks();
-  return out as T;
+  return out;
+}
+
+/** Documents the engine's cache holds in memory: how many, and their bytes. */
+function cachedDocuments(engine: HttpEngine): { docs: number; bytes: number } {
+  let docs = 0;
+  let bytes = 0;
+  for (const e of engine.cache.entries()) {
+    if (e.kind === 'file' && e.bytes.length > 0) {
+      docs++;
+      bytes += e.bytes.length;
+    }
+  }
+  return { docs, bytes };
 }
 
 describe('stat and read answers', () => {
@@ -176,17 +184,10 @@ describe('the HTTP engine serving site/www through the docroot syscalls, inside 
       expect(Buffer.compare(pipelined[1]!.body, want.get('/files/10k.bin')!)).toBe(0);
       for (const r of [index, moved, missing, head, range, notModified, ...pipelined]) r!.release();
       // What the cache holds is exactly what the source has handed out and not had back.
-      let cachedBytes = 0;
-      let cachedDocs = 0;
-      for (const e of engine.cache.entries()) {
-        if (e.kind === 'file' && e.bytes.length > 0) {
-          cachedDocs++;
-          cachedBytes += e.bytes.length;
-        }
-      }
-      expect(source.counters.documentsHeld).toBe(cachedDocs);
-      expect(source.counters.bytesHeld).toBe(cachedBytes);
-      expect(sys.heapStats().inUseBytes).toBeGreaterThan(cachedBytes);
+      const cached = cachedDocuments(engine);
+      expect(source.counters.documentsHeld).toBe(cached.docs);
+      expect(source.counters.bytesHeld).toBe(cached.bytes);
+      expect(sys.heapStats().inUseBytes).toBeGreaterThan(cached.bytes);
     });
   });
 
@@ -202,18 +203,11 @@ describe('the HTTP engine serving site/www through the docroot syscalls, inside 
       expect(engine.stats.cache.evictions).toBeGreaterThan(0);
       expect(source.counters.releases).toBe(0); // every document is still pinned by its response
       for (const r of held) r.release();
-      let cached = 0;
-      let cachedBytes = 0;
-      for (const e of engine.cache.entries()) {
-        if (e.kind === 'file' && e.bytes.length > 0) {
-          cached++;
-          cachedBytes += e.bytes.length;
-        }
-      }
-      expect(source.counters.releases).toBe(5 - cached);
-      expect(source.counters.documentsHeld).toBe(cached);
-      expect(source.counters.bytesHeld).toBe(cachedBytes);
-      expect(sys.heapStats().inUseBytes - base).toBeLessThan(cachedBytes + 16 * 1024);
+      const cached = cachedDocuments(engine);
+      expect(source.counters.releases).toBe(5 - cached.docs);
+      expect(source.counters.documentsHeld).toBe(cached.docs);
+      expect(source.counters.bytesHeld).toBe(cached.bytes);
+      expect(sys.heapStats().inUseBytes - base).toBeLessThan(cached.bytes + 16 * 1024);
     });
   });
 });

@@ -53,6 +53,13 @@ export interface SyscallSourceCounters {
   outOfMemory: number;
 }
 
+/** What `fstat` says, as the source needs it: the type bits of the mode, the size, mtime in ms. */
+interface FileInfo {
+  readonly type: number;
+  readonly sizeBytes: number;
+  readonly mtimeMs: number;
+}
+
 const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 
@@ -96,33 +103,20 @@ export class SyscallDocumentSource implements DocumentSource {
     if (this.#pathBuf === 0) throw new Error('SyscallDocumentSource: no heap for the path buffer');
   }
 
-  async stat(path: string): Promise<SourceStat | SourceError> {
-    const fd = await this.#open(path);
-    if (typeof fd === 'string') return fd;
-    try {
-      const st = await this.#fstat(fd);
-      if (typeof st === 'string') return st;
+  stat(path: string): Promise<SourceStat | SourceError> {
+    return this.#withFile(path, (_fd, st) => {
       if (st.type === S_IFREG) return { kind: 'file', sizeBytes: st.sizeBytes, mtimeMs: st.mtimeMs };
       return st.type === S_IFDIR ? { kind: 'directory' } : { kind: 'other' };
-    } finally {
-      this.#sys.close(fd);
-    }
+    });
   }
 
-  async read(path: string): Promise<Uint8Array | SourceError> {
-    const fd = await this.#open(path);
-    if (typeof fd === 'string') return fd;
-    try {
-      const st = await this.#fstat(fd);
-      if (typeof st === 'string') return st;
+  read(path: string): Promise<Uint8Array | SourceError> {
+    return this.#withFile(path, (fd, st) => {
       // It was a file when the cache asked stat; if it is something else now, it is gone.
       if (st.type === S_IFDIR) return 'not-found';
       if (st.type !== S_IFREG) return 'forbidden';
-      if (st.sizeBytes === 0) return EMPTY;
-      return await this.#readInto(fd, st.sizeBytes);
-    } finally {
-      this.#sys.close(fd);
-    }
+      return st.sizeBytes === 0 ? EMPTY : this.#readInto(fd, st.sizeBytes);
+    });
   }
 
   release(bytes: Uint8Array): void {
@@ -163,6 +157,18 @@ export class SyscallDocumentSource implements DocumentSource {
     return sys.mem.subarray(ptr, ptr + got);
   }
 
+  /** Open `path`, fstat it, run `body`, close: whatever `body` answers, or why it could not run. */
+  async #withFile<T>(path: string, body: (fd: number, st: FileInfo) => T | Promise<T>): Promise<T | SourceError> {
+    const fd = await this.#open(path);
+    if (typeof fd === 'string') return fd;
+    try {
+      const st = await this.#fstat(fd);
+      return typeof st === 'string' ? st : await body(fd, st);
+    } finally {
+      this.#sys.close(fd);
+    }
+  }
+
   async #open(path: string): Promise<number | SourceError> {
     for (let attempt = 0; ; attempt++) {
       // Encoded before every call: another call may have used the buffer while this one waited.
@@ -190,7 +196,7 @@ export class SyscallDocumentSource implements DocumentSource {
     return e;
   }
 
-  async #fstat(fd: number): Promise<{ type: number; sizeBytes: number; mtimeMs: number } | SourceError> {
+  async #fstat(fd: number): Promise<FileInfo | SourceError> {
     const sys = this.#sys;
     const buf = sys.malloc(STAT_BYTES);
     if (buf === 0) {

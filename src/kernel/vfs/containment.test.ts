@@ -16,7 +16,7 @@ import type { Libc } from '../abi/libc.js';
 import { Kernel } from '../kernel.js';
 import { Docroot } from './docroot.js';
 import { MAX_SYMLINKS } from './walk.js';
-import { SECRET, makeTempDocroot, openPath, preadAll, type TempDocroot } from './testing.js';
+import { SECRET, inProcess, makeTempDocroot, openPath, preadAll, type TempDocroot } from './testing.js';
 
 const SEED = Number(process.env['SEED'] ?? Date.now() % 2 ** 31);
 console.log(`containment.test fast-check seed=${SEED} (SEED=${SEED} reproduces)`);
@@ -70,16 +70,6 @@ async function probe(sys: Libc, path: string | Uint8Array): Promise<Outcome> {
   return { devIno, text: typeof data === 'number' ? null : Buffer.from(data).toString('latin1') };
 }
 
-async function run<T>(k: Kernel, body: (sys: Libc) => Promise<T>): Promise<T> {
-  let out: T | undefined;
-  const p = k.spawn('probe', async (sys) => {
-    out = await body(sys);
-  }, { memoryBytes: 4 << 20 });
-  const st = await p.exited;
-  if (st.reason !== 'return') throw new Error(`probe ended by ${st.reason}: ${st.error ?? ''}`);
-  return out as T;
-}
-
 const INDEX = '<!DOCTYPE html><title>t</title><h1>index</h1>\n';
 
 describe('hostile paths (exact answers)', () => {
@@ -119,7 +109,7 @@ describe('hostile paths (exact answers)', () => {
   it.each(cases)('%s', async (_what, path, want) => {
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
-    const got = await run(k, (sys) => probe(sys, path));
+    const got = await inProcess(k, (sys) => probe(sys, path));
     if (typeof want === 'number') expect(got).toBe(want);
     else expect(typeof got === 'number' ? got : got.text).toBe(want);
     await d.idle();
@@ -134,7 +124,7 @@ describe('hostile paths (exact answers)', () => {
     }
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
-    expect(await run(k, (sys) => openPath(sys, '/null-dev'))).toBe(-EACCES);
+    expect(await inProcess(k, (sys) => openPath(sys, '/null-dev'))).toBe(-EACCES);
     await d.idle();
     expect(d.stats().host.fds).toBe(0);
   });
@@ -142,7 +132,7 @@ describe('hostile paths (exact answers)', () => {
   it('escapes are counted', async () => {
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
-    await run(k, async (sys) => {
+    await inProcess(k, async (sys) => {
       for (const p of ['/escape-rel', '/escape-abs', '/escape-dir/secret.txt']) expect(await openPath(sys, p)).toBe(-EACCES);
     });
     expect(d.stats().escapesRefused).toBe(3);
@@ -161,7 +151,7 @@ describe('random hostile paths never leave the docroot (property)', () => {
     const pathArb = fc.tuple(fc.boolean(), fc.array(segment, { minLength: 0, maxLength: 12 }), fc.boolean()).map(([abs, segs, trailing]) => `${abs ? '/' : ''}${segs.join('/')}${trailing ? '/' : ''}`);
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
-    await run(k, async (sys) => {
+    await inProcess(k, async (sys) => {
       await fc.assert(
         fc.asyncProperty(pathArb, async (path) => {
           const got = await probe(sys, path);
@@ -214,7 +204,7 @@ describe('host-side rename races', () => {
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
     setImmediate(flip);
-    const outcomes = await run(k, async (sys) => {
+    const outcomes = await inProcess(k, async (sys) => {
       const seen: Outcome[] = [];
       for (let i = 0; i < 400; i++) seen.push(await probe(sys, '/race/f'));
       return seen;
@@ -239,10 +229,10 @@ describe('directories opened through hostile paths list only the docroot', () =>
   it('.. above the root lists the root itself', async () => {
     const k = new Kernel();
     const d = Docroot.mount(k, { dir: t.root });
-    const st = await run(k, async (sys) => probe(sys, '/../..'));
+    const st = await inProcess(k, async (sys) => probe(sys, '/../..'));
     const rootSt = lstatSync(t.root, { bigint: true });
     expect(typeof st === 'number' ? st : st.devIno).toBe(`${rootSt.dev}:${rootSt.ino}`);
-    expect(await run(k, (sys) => openPath(sys, '/escape-dir', O_DIRECTORY))).toBe(-EACCES);
+    expect(await inProcess(k, (sys) => openPath(sys, '/escape-dir', O_DIRECTORY))).toBe(-EACCES);
     await d.idle();
   });
 });

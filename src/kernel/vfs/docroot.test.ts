@@ -58,7 +58,7 @@ import { Kernel } from '../kernel.js';
 import { settle } from '../syscall/test-support.js';
 import { Docroot } from './docroot.js';
 import { READAHEAD_BYTES } from './node.js';
-import { SIZES, makeTempDocroot, openPath, patternBytes, preadAll, readAll, type TempDocroot } from './testing.js';
+import { SIZES, inProcess, makeTempDocroot, openPath, patternBytes, preadAll, readAll, type TempDocroot } from './testing.js';
 
 let t: TempDocroot;
 beforeAll(async () => {
@@ -71,17 +71,6 @@ afterAll(async () => {
 function mounted(dir = t.root): { k: Kernel; d: Docroot } {
   const k = new Kernel();
   return { k, d: Docroot.mount(k, { dir }) };
-}
-
-/** Run `body` in a process and return what it returns; the process must end normally. */
-async function inProcess<T>(k: Kernel, body: (sys: Libc) => Promise<T>): Promise<T> {
-  let out: T | undefined;
-  const p = k.spawn('t', async (sys) => {
-    out = await body(sys);
-  }, { memoryBytes: 8 << 20 });
-  const st = await p.exited;
-  if (st.reason !== 'return') throw new Error(`process ended by ${st.reason}: ${st.error ?? ''}`);
-  return out as T;
 }
 
 const text = (b: Uint8Array | number): string => (typeof b === 'number' ? `errno ${b}` : Buffer.from(b).toString('utf8'));

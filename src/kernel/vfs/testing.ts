@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EAGAIN } from '../abi/errno.js';
 import type { Libc } from '../abi/libc.js';
+import type { Kernel } from '../kernel.js';
 
 /** Deterministic bytes (xorshift32), so sizes and contents are reproducible. */
 export function patternBytes(n: number, seed: number): Uint8Array {
@@ -150,4 +151,15 @@ export async function readAll(sys: Libc, fd: number, chunk = 4096): Promise<Uint
     sys.free(buf);
   }
   return Buffer.concat(parts);
+}
+
+/** Run `body` in a process of `k` with `memoryBytes` and return what it returns; the process must end normally. */
+export async function inProcess<T>(k: Kernel, body: (sys: Libc) => Promise<T>, memoryBytes = 8 << 20): Promise<T> {
+  let out: T | undefined;
+  const p = k.spawn('t', async (sys) => {
+    out = await body(sys);
+  }, { memoryBytes });
+  const st = await p.exited;
+  if (st.reason !== 'return') throw new Error(`process ended by ${st.reason}: ${st.error ?? ''}`);
+  return out as T;
 }
