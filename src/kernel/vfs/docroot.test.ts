@@ -481,6 +481,24 @@ describe('host descriptors live only as long as the kernel file (and its I/O)', 
     await noLeaks(k, d);
   });
 
+  it('getdents64 calls queued on a directory still list it when its descriptor is closed meanwhile', async () => {
+    const { k, d } = mounted();
+    await inProcess(k, async (sys) => {
+      const fd = await openPath(sys, '/files');
+      const a = sys.malloc(4096);
+      const b = sys.malloc(4096);
+      const first = sys.call('getdents64', fd, a, 200);
+      const second = sys.call('getdents64', fd, b, 4096);
+      expect(sys.close(fd)).toBe(0);
+      // Another open may get the host descriptor number the directory had, if it were closed too early.
+      const other = await openPath(sys, '/a/b');
+      const names = [...parseDirents(sys.bytes(a, await first).slice()), ...parseDirents(sys.bytes(b, await second).slice())].map((e) => e.name);
+      expect(names.sort()).toEqual(['.', '..', ...SIZES.map((n) => `${n}.bin`)].sort());
+      sys.close(other);
+    });
+    await noLeaks(k, d);
+  });
+
   it('a process killed during an open or a read leaves no host descriptor behind', async () => {
     const { k, d } = mounted();
     const p = k.spawn('victim', async (sys) => {

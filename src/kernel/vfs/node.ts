@@ -322,70 +322,68 @@ export class DocrootDir extends DocrootNode {
    * layer): bytes written, 0 at the end, -EINVAL when not even the next record fits, or -errno.
    */
   getdents(mem: Uint8Array, dv: DataView, ptr: number, count: number): Promise<number> {
-    const run = this.#queue.then(() => this.#getdents(mem, dv, ptr, count));
+    // Counted as host I/O from the call on, not from when its turn comes: a close meanwhile must
+    // not give the host descriptor back while the queued call still needs it.
+    this.begin();
+    const run = this.#queue.then(() => this.#getdents(mem, dv, ptr, count)).finally(() => this.end());
     this.#queue = run.catch(() => undefined);
     return run;
   }
 
   async #getdents(mem: Uint8Array, dv: DataView, ptr: number, count: number): Promise<number> {
-    this.begin();
-    try {
-      this.ctx.counters.getdentsCalls++;
-      const start = this.#cookie;
-      let cookie = start;
-      let written = 0;
-      let stopped = false;
-      while (!stopped && written === 0) {
-        // Choose a batch by name length alone, then stat the batch at once.
-        const batch: Entry[] = [];
-        let bytes = 0;
-        while (batch.length < DIRENTS_PER_CALL) {
-          const e = await this.#entry(cookie);
-          if (typeof e === 'number') {
-            if (batch.length === 0) return e;
-            stopped = true;
-            break;
-          }
-          if (e === null) {
-            stopped = true;
-            break;
-          }
-          const rl = direntRecordBytes(e.name.length);
-          if (bytes + rl > count) {
-            if (batch.length === 0) return -EINVAL;
-            stopped = true;
-            break;
-          }
-          batch.push(e);
-          bytes += rl;
-          cookie = e.index + 1;
-          if (this.#peek === e) this.#peek = null;
+    this.ctx.counters.getdentsCalls++;
+    const start = this.#cookie;
+    let cookie = start;
+    let written = 0;
+    let stopped = false;
+    while (!stopped && written === 0) {
+      // Choose a batch by name length alone, then stat the batch at once.
+      const batch: Entry[] = [];
+      let bytes = 0;
+      while (batch.length < DIRENTS_PER_CALL) {
+        const e = await this.#entry(cookie);
+        if (typeof e === 'number') {
+          if (batch.length === 0) return e;
+          stopped = true;
+          break;
         }
-        if (batch.length === 0) break;
-        const stats = await Promise.all(batch.map((e) => this.#statOf(e)));
-        for (let i = 0; i < batch.length; i++) {
-          const e = batch[i]!;
-          const st = stats[i]!;
-          // Removed since it was listed: Linux would not show it either.
-          if (st === -ENOENT) continue;
-          if (typeof st === 'number') {
-            // Resume at this entry next time; report the failure only if nothing was written.
-            cookie = e.index;
-            this.#peek = e;
-            if (written === 0) return st;
-            stopped = true;
-            break;
-          }
-          written += writeDirent(mem, dv, ptr + written, st.ino, e.index + 1, direntType(Number(st.mode)), e.name);
-          this.ctx.counters.direntsReturned++;
+        if (e === null) {
+          stopped = true;
+          break;
         }
+        const rl = direntRecordBytes(e.name.length);
+        if (bytes + rl > count) {
+          if (batch.length === 0) return -EINVAL;
+          stopped = true;
+          break;
+        }
+        batch.push(e);
+        bytes += rl;
+        cookie = e.index + 1;
+        if (this.#peek === e) this.#peek = null;
       }
-      // An lseek made while this call waited wins.
-      if (this.#cookie === start) this.#cookie = cookie;
-      return written;
-    } finally {
-      this.end();
+      if (batch.length === 0) break;
+      const stats = await Promise.all(batch.map((e) => this.#statOf(e)));
+      for (let i = 0; i < batch.length; i++) {
+        const e = batch[i]!;
+        const st = stats[i]!;
+        // Removed since it was listed: Linux would not show it either.
+        if (st === -ENOENT) continue;
+        if (typeof st === 'number') {
+          // Resume at this entry next time; report the failure only if nothing was written.
+          cookie = e.index;
+          this.#peek = e;
+          if (written === 0) return st;
+          stopped = true;
+          break;
+        }
+        written += writeDirent(mem, dv, ptr + written, st.ino, e.index + 1, direntType(Number(st.mode)), e.name);
+        this.ctx.counters.direntsReturned++;
+      }
     }
+    // An lseek made while this call waited wins.
+    if (this.#cookie === start) this.#cookie = cookie;
+    return written;
   }
 
   /** The entry with cookie `index`, null past the end, or -errno. */
