@@ -62,7 +62,10 @@ export interface DocrootStats extends NodeCounters, WalkCounters {
  * socket a socket (Linux: pipefs, sockfs); other kinds are anonymous inodes, which on Linux carry
  * permission bits and no type.
  */
-const SYNTHETIC_MODES: Readonly<Record<string, number>> = { pipe: S_IFIFO | 0o600, packet: S_IFSOCK | 0o777 };
+const SYNTHETIC_MODES: ReadonlyMap<string, number> = new Map([
+  ['pipe', S_IFIFO | 0o600],
+  ['packet', S_IFSOCK | 0o777],
+]);
 const ANON_INODE_MODE = 0o600;
 
 /** Host open flags: never follow a final symlink (the walk already resolved them), never wait, never take a terminal. */
@@ -116,14 +119,18 @@ export class Docroot {
       throw new DaemonError('VFS_ERR_MOUNT', `docroot ${dir}: ${why}`, cause === undefined ? undefined : { cause });
     };
     let real = '';
+    let isDir = false;
+    let mode = 0;
     try {
       real = realpathSync.native(dir);
+      const st = statSync(real);
+      isDir = st.isDirectory();
+      mode = st.mode;
     } catch (err) {
       bad((err as Error).message, err);
     }
-    const st = statSync(real);
-    if (!st.isDirectory()) bad('not a directory');
-    if ((st.mode & (S_IROTH | S_IXOTH)) !== (S_IROTH | S_IXOTH)) bad(`mode ${(st.mode & 0o7777).toString(8)} does not let others read and search it`);
+    if (!isDir) bad('not a directory');
+    if ((mode & (S_IROTH | S_IXOTH)) !== (S_IROTH | S_IXOTH)) bad(`mode ${(mode & 0o7777).toString(8)} does not let others read and search it`);
     let where = '';
     try {
       const fd = openSync(real, fsc.O_RDONLY | fsc.O_DIRECTORY);
@@ -177,7 +184,7 @@ export class Docroot {
       open: (p, path, flags) => this.#open(kernel, p, path, flags),
       fstat: (p, f, statbuf) => {
         if (!(f instanceof DocrootNode)) {
-          writeSyntheticStat(p.dv, statbuf, SYNTHETIC_MODES[f.kind] ?? ANON_INODE_MODE, this.#inoOf(f));
+          writeSyntheticStat(p.dv, statbuf, SYNTHETIC_MODES.get(f.kind) ?? ANON_INODE_MODE, this.#inoOf(f));
           return 0;
         }
         return f.stat().then((st) => {

@@ -76,6 +76,8 @@ export abstract class DocrootNode extends KernelFile {
 
   /** Host I/O on this file starts: the host descriptor stays open until the matching `end`. */
   protected begin(): void {
+    // The number may already name another host file: a kernel bug, reported as EIO by the dispatcher.
+    if (this.#closed) throw new Error(`host I/O on the closed docroot file ${this.path}`);
     this.#ops++;
   }
 
