@@ -15,6 +15,7 @@ import { DaemonError } from './errors.js';
 import { Docroot, Kernel, NetStack } from './kernel/index.js';
 import { procsRoutes } from './admin/routes/procs.js';
 import { programsRoutes } from './admin/routes/programs.js';
+import { docrootRoutes } from './admin/routes/docroot.js';
 import { dpfRoutes } from './admin/routes/dpf.js';
 import { DpfEngine } from './kernel/dpf/index.js';
 import { AfDpf } from './kernel/net/af-dpf.js';
@@ -154,6 +155,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
           { plugin: procsRoutes, opts: { kernel } },
           { plugin: programsRoutes, opts: { kernel } },
           { plugin: dpfRoutes, opts: { dpf } },
+          { plugin: docrootRoutes, opts: { docroot } },
         ],
       });
       admin = app;
