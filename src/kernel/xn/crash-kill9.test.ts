@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatDiskFile, SqliteBlockDevice } from '../../disk/index.js';
 import { BufferCache } from '../bcache/index.js';
-import { XN } from './codes.js';
+import { XN } from '../abi/xn.js';
 import { applyReport, checkRecovered, type OpReport, type Oracle } from './testing/workload.js';
 import { Xn } from './xn.js';
 

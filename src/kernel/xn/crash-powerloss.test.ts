@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { MemoryBlockDevice } from '../../disk/index.js';
 import { BufferCache } from '../bcache/index.js';
-import { XN } from './codes.js';
+import { XN } from '../abi/xn.js';
 import { applyReport, checkRecovered, runWorkload, type Oracle } from './testing/workload.js';
 import { Xn } from './xn.js';
 

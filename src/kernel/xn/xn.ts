@@ -40,7 +40,7 @@ import {
   XN_ROOT_TYPE,
   XN_TYPE_TYPE,
   XN_ZERO_FILL,
-} from './codes.js';
+} from '../abi/xn.js';
 import {
   CAT_ENTRIES_PER_BLOCK,
   CAT_ENTRY_BYTES,
@@ -55,8 +55,9 @@ import {
   type CatalogueEntry,
   type Superblock,
 } from './layout.js';
-import { activeBase, DB_TYPE, importTemplate, MAX_TEMPLATE_BYTES, type Member, type XnType } from './template.js';
-import { runUdf, UdfOutput, udfFaultText, UDF_OK, type Extent } from './udf.js';
+import { MAX_TEMPLATE_BYTES, type Extent } from '../abi/xn-template.js';
+import { activeBase, DB_TYPE, importTemplate, type Member, type XnType } from './template.js';
+import { runUdf, UdfOutput, udfFaultText, UDF_OK } from './udf.js';
 
 const log = componentLogger('xn');
 

@@ -8,7 +8,7 @@
  */
 import { SqliteBlockDevice } from '../../../disk/index.js';
 import { BufferCache } from '../../bcache/index.js';
-import { XN } from '../codes.js';
+import { XN } from '../../abi/xn.js';
 import { Xn } from '../xn.js';
 import { runWorkload } from './workload.js';
 

@@ -6,9 +6,8 @@
  * calls a process would make through syscalls.
  */
 import { BLOCK_SIZE } from '../../../disk/index.js';
-import { XN, XN_DB, XN_ZERO_FILL } from '../codes.js';
-import { encodeTemplate, type TemplateSpec } from '../template.js';
-import { assemble } from '../udf.js';
+import { XN, XN_DB, XN_ZERO_FILL } from '../../abi/xn.js';
+import { assemble, encodeTemplate, type TemplateSpec } from '../../abi/xn-template.js';
 import type { Xn, XnContext, XnMod, XnOp } from '../xn.js';
 
 export const FILE_SLOTS = 64;

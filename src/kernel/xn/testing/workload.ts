@@ -6,7 +6,7 @@
  * for the one operation in flight — in the state that operation produces.
  */
 import { BLOCK_SIZE, xorshift32 } from '../../../disk/index.js';
-import { XN, XN_DB, XN_ZERO_FILL } from '../codes.js';
+import { XN, XN_DB, XN_ZERO_FILL } from '../../abi/xn.js';
 import type { Xn, XnContext, XnOp } from '../xn.js';
 import { dataBlock, dirType, fileMods, FILE_PTR_OFF, makeRootDir, readinWait, subdirMods, tagOf, writebackWait } from './libfs.js';
 
