@@ -7,18 +7,5 @@
  * It imports only the disk layer. It never decides whether a write is allowed; XN does.
  */
 export { BufferCache, type BufEntry, type BufferCacheStats, type RegistryState } from './buffer-cache.js';
-export {
-  rawCommit,
-  rawCopyIn,
-  rawCopyOut,
-  rawPrefetch,
-  RAW_EAGAIN,
-  RAW_EBUSY,
-  RAW_EINVAL,
-  RAW_EIO,
-  RAW_ENOMEM,
-  RAW_EPERM,
-  RAW_MAX_BLOCKS,
-  type Caller,
-  type CompletionSink,
-} from './raw-access.js';
+export { rawCommit, rawPrefetch, rawRead, rawWrite, RAW_MAX_BLOCKS, type Caller, type CompletionSink } from './raw-access.js';
+export { CompletionRoute, completionStats, type CompletionKernel, type CompletionStats } from './completion.js';

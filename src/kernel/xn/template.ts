@@ -108,8 +108,12 @@ export const DB_TYPE: XnType = makeBuiltinDb();
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-/** Decode the binary form; a string is the reason it is malformed. Never throws. */
-export function decodeTemplate(bytes: Uint8Array): TemplateSpec | string {
+/**
+ * Decode the binary form; a string is the reason it is malformed. Never throws. `zeroTail`
+ * accepts zero bytes after the template (a template staged in whole disk blocks); any other
+ * trailing byte is refused.
+ */
+export function decodeTemplate(bytes: Uint8Array, zeroTail = false): TemplateSpec | string {
   if (bytes.length % 4 !== 0) return 'template length is not a multiple of 4 bytes';
   if (bytes.length > MAX_TEMPLATE_BYTES) return `template larger than ${MAX_TEMPLATE_BYTES} bytes`;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -180,7 +184,7 @@ export function decodeTemplate(bytes: Uint8Array): TemplateSpec | string {
     if (typeof getType === 'string') return getType;
     spec = { cls: 'union', name, nbytes, typeAccess: ta[0] as Extent, getType, arms: [...arms] };
   } else return `unknown template class ${cls}`;
-  if (i !== nw) return 'trailing bytes after the template';
+  if (i !== nw && (!zeroTail || bytes.subarray(4 * i).some((b) => b !== 0))) return 'trailing bytes after the template';
   return spec;
 }
 
@@ -355,9 +359,10 @@ export function verifyTemplate(spec: TemplateSpec, id: number, env: TypeEnv): Ve
   return { ok: true, type: t };
 }
 
-/** Decode and verify in one step (what type_import and boot use). */
-export function importTemplate(bytes: Uint8Array, id: number, env: TypeEnv): VerifyResult {
-  const spec = decodeTemplate(bytes);
+/** Decode and verify in one step (what type_import and boot use); the type's `source` is the
+ * exact encoding, so its length is the template's size. */
+export function importTemplate(bytes: Uint8Array, id: number, env: TypeEnv, zeroTail = false): VerifyResult {
+  const spec = decodeTemplate(bytes, zeroTail);
   if (typeof spec === 'string') return { ok: false, reason: spec };
   return verifyTemplate(spec, id, env);
 }

@@ -1,0 +1,20 @@
+/**
+ * The raw block device as a process sees it (thesis §3.3.1, the minimal alternative to XN):
+ * `blkdev_open(flags)` (uid 0) gives a descriptor for the whole disk; `blkdev_pread` /
+ * `blkdev_pwrite` move whole blocks at block-aligned byte offsets; `prefetch` / `commit` work
+ * asynchronously on the buffer cache and notify a channel.
+ *
+ * Flags keep their Linux x86-64 values (`fcntl.h`). With `O_DIRECT` a write goes to the disk and
+ * is durable when the call returns; without it, writes go into the buffer cache and `commit`
+ * writes them. Reads always see the newest data (cached blocks come from the cache).
+ */
+
+/** Access modes (the low two bits of `flags`). */
+export const O_RDONLY = 0;
+export const O_WRONLY = 1;
+export const O_RDWR = 2;
+export const O_ACCMODE = 3;
+/** Write through to the disk instead of into the cache. */
+export const O_DIRECT = 0x4000;
+/** `chan_rec.device` of prefetch/commit completions: the machine's one disk (as XN's XN_DEV). */
+export const BLKDEV_DISK = 0;
