@@ -127,6 +127,23 @@ export function rawCommit(cache: BufferCache, caller: Caller, block: number, n: 
   return 0;
 }
 
+/**
+ * Kernel-internal: write every dirty cached block XN has not registered (raw buffered writes not
+ * yet committed) as atomic groups of consecutive runs, and wait. What a sync does before the
+ * disk is closed. Resolves to the number of blocks written (failures are counted by the cache).
+ */
+export async function rawSync(cache: BufferCache): Promise<number> {
+  const dirty = [...cache.entries()].filter((e) => e.reg === null && e.dirty && e.page >= 0 && !e.locked).sort((a, b) => a.db - b.db);
+  const runs: BufEntry[][] = [];
+  for (const e of dirty) {
+    const last = runs[runs.length - 1];
+    if (last !== undefined && (last[last.length - 1] as BufEntry).db === e.db - 1 && last.length < RAW_MAX_BLOCKS) last.push(e);
+    else runs.push([e]);
+  }
+  const sts = await Promise.all(runs.map((r) => new Promise<number>((resolve) => cache.writeRuns([r], resolve))));
+  return runs.reduce((n, r, i) => n + (sts[i] === IO_OK ? r.length : 0), 0);
+}
+
 /** A cached page whose contents are current: not a read still in flight. */
 function current(e: BufEntry | undefined): e is BufEntry {
   return e !== undefined && e.page >= 0 && (e.dirty || !e.locked);
