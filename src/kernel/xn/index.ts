@@ -14,6 +14,6 @@ export { assemble, disassemble, encodeTemplate, OP, UDF_BUDGET, UDF_EXT_MAX, UDF
 export { runUdf, UdfOutput } from './udf.js';
 export { decodeTemplate, importTemplate, verifyTemplate, DB_TYPE, type XnType, type VerifyResult } from './template.js';
 export { Freemap, layoutFor, firstDataBlock, type CatalogueEntry, type Superblock } from './layout.js';
-export { Xn, type FsckProblem, type FsckReport, type XnAttr, type XnContext, type XnInitResult, type XnMod, type XnOp } from './xn.js';
+export { Xn, type XnOptions, type FsckProblem, type FsckReport, type XnAttr, type XnContext, type XnInitResult, type XnMod, type XnOp } from './xn.js';
 export { registerXnSyscalls, type XnSyscalls } from './syscalls.js';
 export { openMachineDisk, type MachineDisk, type MachineDiskOptions } from './machine-disk.js';

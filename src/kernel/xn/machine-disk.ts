@@ -88,7 +88,7 @@ export async function openMachineDisk(cfg: Config['disk'], opts: MachineDiskOpti
     throw err;
   }
   const cache = new BufferCache(device, cfg.cachePages);
-  const xn = new Xn(cache);
+  const xn = new Xn(cache, { log: log.child({ component: 'xn' }) });
   const boot = await xn.init({ repair: cfg.xnRepair });
   if (boot.code !== XN.SUCCESS) {
     await device.close();

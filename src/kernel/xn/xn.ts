@@ -22,7 +22,7 @@
  */
 import { BLOCK_SIZE, IO_OK, type BlockDevice } from '../../disk/index.js';
 import type { BufEntry, BufferCache, Caller, CompletionSink, RegistryState } from '../bcache/index.js';
-import { componentLogger } from '../../util/log.js';
+import { componentLogger, type Logger } from '../../util/log.js';
 import {
   XN,
   XN_ALLOC_ZERO,
@@ -60,7 +60,6 @@ import { MAX_TEMPLATE_BYTES, type Extent } from '../abi/xn-template.js';
 import { activeBase, DB_TYPE, importTemplate, type Member, type XnType } from './template.js';
 import { runUdf, UdfOutput, udfFaultText, UDF_OK } from './udf.js';
 
-const log = componentLogger('xn');
 
 /**
  * A caller: process id, user id, and the capabilities it holds. Capability model: a root
@@ -205,8 +204,8 @@ function inductionHolds(oldSet: Ext[], newSet: Ext[], del: Ext[], add: Ext[]): b
 
 /** Options of {@link Xn}. */
 export interface XnOptions {
-  /** Call the kernel-internal writes done (superblock, freemap) with a flush after (default: only when the device is not write-through). */
-  flushMetadata?: boolean;
+  /** Logger (default: the `xn` component of the root logger at construction). */
+  log?: Logger;
 }
 
 /** Counters of XN calls. */
@@ -227,8 +226,10 @@ export class Xn {
   #catAgain = false;
   readonly #stats: XnStats = {};
   readonly env = (id: number): XnType | undefined => this.#types[id];
+  readonly #log: Logger;
 
-  constructor(cache: BufferCache) {
+  constructor(cache: BufferCache, opts: XnOptions = {}) {
+    this.#log = opts.log ?? componentLogger('xn');
     this.cache = cache;
     this.device = cache.device;
     this.#sb = layoutFor(this.device.blockCount);
@@ -1193,7 +1194,7 @@ export class Xn {
     this.#cat[i] = { entry: { ...c.entry, type: XN_TYPE_TYPE, typeId: id, mode: c.entry.mode | XN_MODE_OTHER_READ, size: v.type.source.length }, persisted: false };
     this.#catDirty = true;
     ctx.lastError = '';
-    log.debug({ id, name: nm }, 'type imported');
+    this.#log.debug({ id, name: nm }, 'type imported');
     return this.#count('type_import', id);
   }
 
@@ -1357,7 +1358,7 @@ export class Xn {
       for (const t of badTypes) result.reason += `template ${t}; `;
       this.#sb = { ...this.#sb, clean: false, generation: this.#sb.generation + 1 };
       await this.#writeSuper();
-      log.info({ formatted: result.formatted, wasClean: result.wasClean, generation: this.#sb.generation }, 'xn online');
+      this.#log.info({ formatted: result.formatted, wasClean: result.wasClean, generation: this.#sb.generation }, 'xn online');
       this.#boot = result;
       return result;
     } catch (e) {
@@ -1453,7 +1454,7 @@ export class Xn {
     }
     const left: number[] = [];
     for (const e of this.cache.entries()) if (e.reg !== null && e.dirty && !this.#isCatalogue(e.db)) left.push(e.db);
-    if (written > 0 || left.length > 0) log.info({ written, left: left.length }, 'xn flushed dirty blocks');
+    if (written > 0 || left.length > 0) this.#log.info({ written, left: left.length }, 'xn flushed dirty blocks');
     return { written, left };
   }
 
@@ -1486,7 +1487,7 @@ export class Xn {
     this.#cat.length = 0;
     this.#types.length = 0;
     this.#types[XN_DB] = DB_TYPE;
-    log.info('xn shut down cleanly');
+    this.#log.info('xn shut down cleanly');
     return this.#count('shutdown', XN.SUCCESS);
   }
 
