@@ -146,7 +146,7 @@ export class MemoryBlockDevice extends BlockDeviceBase {
       for (let i = 0; i < pages.length; i++) {
         const page = this.pool.page(pages[i] as number);
         const d = this.#latest(block + i);
-        if (d === undefined) page.fill(0);
+        if (d === undefined) this.pool.zero(pages[i] as number);
         else page.set(d);
       }
       done(IO_OK);

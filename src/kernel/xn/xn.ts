@@ -651,7 +651,7 @@ export class Xn {
         }
         return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
       }
-      this.cache.bytes(e).fill(0);
+      this.device.pool.zero(e.page);
       this.cache.setDirty(e, true);
     }
     return this.#count('bind', XN.SUCCESS);
@@ -714,6 +714,11 @@ export class Xn {
     if (write && e.locked) return this.#refuse(ctx, XN.LOCKED, `block ${db} has I/O in flight`);
     const t = this.#types[e.reg.type];
     if (t === undefined || e.reg.type === XN_TYPE_TYPE || this.#isCatalogue(db)) return this.#refuse(ctx, XN.BOGUS_CAP, 'XN metadata is not raw-accessible');
+    // Data blocks (the common case) are raw through and through: no per-member walk.
+    if (t === DB_TYPE) {
+      this.#rawEntries.push(e);
+      return XN.SUCCESS;
+    }
     const page = this.cache.bytes(e);
     for (let b = off; b < off + len; ) {
       let next = -1;
@@ -759,7 +764,8 @@ export class Xn {
     let off = da % BLOCK_SIZE;
     for (const e of this.#rawEntries) {
       const seg = Math.min(dst.length - to, BLOCK_SIZE - off);
-      dst.set(this.cache.bytes(e).subarray(off, off + seg), to);
+      const page = this.cache.bytes(e);
+      dst.set(seg === BLOCK_SIZE ? page : page.subarray(off, off + seg), to);
       to += seg;
       off = 0;
     }
@@ -786,15 +792,16 @@ export class Xn {
     if (!this.#online) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Array.isArray(runs) || runs.length < 1 || runs.length > XN_MAX_IOE) return this.#count('readin', this.#refuse(ctx, XN.TOO_SMALL, `1..${XN_MAX_IOE} runs`));
     let total = 0;
-    const seen = new Set<number>();
+    // Blocks named twice: only possible across runs, so only several runs need the set.
+    const seen = runs.length > 1 ? new Set<number>() : null;
     for (const r of runs) {
       if (r === null || typeof r !== 'object' || !Number.isInteger(r.db) || r.db <= 0) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, 'readin of block 0'));
       if (!Number.isInteger(r.n) || r.n < 1) return this.#count('readin', this.#refuse(ctx, XN.TOO_SMALL, 'readin of no blocks'));
       total += r.n;
       if (total > XN_MAX_IO_BLOCKS || !this.#inRange(r.db, r.n)) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, 'range outside the disk'));
       for (let b = r.db; b < r.db + r.n; b++) {
-        if (seen.has(b)) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
-        seen.add(b);
+        if (seen?.has(b) === true) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
+        seen?.add(b);
         const e = this.cache.peek(b);
         if (e === undefined) continue;
         if (e.page >= 0 || e.locked) return this.#count('readin', this.#refuse(ctx, XN.IN_CORE, `block ${b} is in core`));
@@ -1420,7 +1427,7 @@ export class Xn {
       for (const e of this.cache.entries()) if (e.reg !== null && e.dirty && !this.#isCatalogue(e.db)) dirty.push(e);
       for (const e of dirty) {
         if (e.page >= 0 || (e.reg as RegistryState).initialized || !this.cache.attachPage(e)) continue;
-        this.cache.bytes(e).fill(0);
+        this.device.pool.zero(e.page);
         this.cache.setDirty(e, true);
       }
       const ok = (e: BufEntry | undefined): e is BufEntry => e?.reg != null && e.page >= 0 && !e.locked && e.reg.uninitChildren === 0;
