@@ -17,6 +17,7 @@ import { XN, XN_DB } from '../src/kernel/abi/xn.js';
 import type { Libc } from '../src/kernel/abi/libc.js';
 import { dataBlock, fileMods, FILE_PTR_OFF } from '../src/kernel/xn/testing/libfs-format.js';
 import { dirTypeOf, makeFile, makeRootDir, mountRootDir } from '../src/kernel/xn/testing/libfs-user.js';
+import { runXnProcess } from '../src/kernel/xn/testing/stack.js';
 import { bootMachine, type Machine } from '../src/machine.js';
 import { rootLogger } from '../src/util/log.js';
 
@@ -26,19 +27,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const config = (over: Record<string, unknown> = {}) =>
   loadConfig({ overrides: { nicBackend: 'memory', admin: { port: 0 }, log: { level: 'silent' }, disk: { formatBlocks: 1024, poolPages: 512, cachePages: 256, quickCheck: false, ...over } } });
 
-async function runAs<T>(m: Machine, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T>): Promise<T> {
-  let out = { e: new Error('did not run') as unknown } as { v: T } | { e: unknown };
-  const p = m.kernel.spawn('t', async (sys) => {
-    try {
-      out = { v: await body(new XnClient(sys), sys) };
-    } catch (e) {
-      out = { e };
-    }
-  }, { uid, memoryBytes: 1 << 20 });
-  await p.exited;
-  if ('e' in out) throw out.e;
-  return out.v;
-}
+const runAs = <T>(m: Machine, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T>): Promise<T> => runXnProcess(m.kernel, uid, body, { memoryBytes: 1 << 20 });
 
 const get = async (m: Machine, path: string) => (await fetch(`${m.adminUrl}${path}`)).json() as Promise<Record<string, any>>;
 

@@ -183,7 +183,7 @@ async function main(): Promise<void> {
   let runs: Run[];
   try {
     const { kernel, xn } = xnStack(dev, 3000);
-    runs = await runXnProcess(kernel, 0, (xc, sys) => benchmark(xc, sys, (s) => process.stderr.write(s)), 64 << 20);
+    runs = await runXnProcess(kernel, 0, (xc, sys) => benchmark(xc, sys, (s) => process.stderr.write(s)), { memoryBytes: 64 << 20 });
     await xn.flushAll();
     await xn.shutdown();
   } finally {

@@ -6,7 +6,8 @@ import { BLKDEV_DISK, O_DIRECT, O_RDONLY, O_RDWR, O_WRONLY } from '../abi/blkdev
 import { EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENODEV, ENOSPC } from '../abi/errno.js';
 import { CHAN_MODE_RECORD, CHAN_REC_BYTES, POLLIN, POLLOUT, POLLFD_BYTES } from '../abi/layout.js';
 import type { Libc } from '../abi/libc.js';
-import { Kernel } from '../kernel.js';
+import { Kernel, type SpawnOptions } from '../kernel.js';
+import { runXnProcess } from '../xn/testing/stack.js';
 import { registerBlockDeviceSyscalls } from './blkdev.js';
 import { BufferCache } from './buffer-cache.js';
 
@@ -18,19 +19,8 @@ function machine() {
   return { dev, cache, k, bd };
 }
 
-async function run<T>(k: Kernel, uid: number, body: (sys: Libc) => Promise<T> | T, files?: [number, ReturnType<Kernel['fileOf']>][]): Promise<T> {
-  let result = { e: new Error('did not run') as unknown } as { v: T } | { e: unknown };
-  const p = k.spawn('t', async (sys) => {
-    try {
-      result = { v: await body(sys) };
-    } catch (e) {
-      result = { e };
-    }
-  }, { uid, memoryBytes: 1 << 20, ...(files === undefined ? {} : { files: files as never }) });
-  await p.exited;
-  if ('e' in result) throw result.e;
-  return result.v;
-}
+const run = <T>(k: Kernel, uid: number, body: (sys: Libc) => Promise<T> | T, files?: SpawnOptions['files']): Promise<T> =>
+  runXnProcess(k, uid, (_xc, sys) => body(sys), { memoryBytes: 1 << 20, ...(files === undefined ? {} : { files }) });
 
 /** The next record of a channel: [request id, device, block, status]. */
 async function record(sys: Libc, chan: number): Promise<number[]> {
@@ -144,7 +134,7 @@ describe('the raw block device through system calls (thesis §3.3.1)', () => {
       const buf = sys.malloc(BLOCK_SIZE);
       sys.mem.fill(3, buf, buf + BLOCK_SIZE);
       return sys.call('blkdev_pwrite', 5, buf, BLOCK_SIZE, 9 * BLOCK_SIZE);
-    }, [[5, file]]);
+    }, [[5, file!]]);
     expect(n).toBe(BLOCK_SIZE);
     expect(dev.durableImage().get(9)?.[0]).toBe(3);
     await owner.exited;

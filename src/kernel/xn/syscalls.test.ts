@@ -15,6 +15,7 @@ import { XN, XN_ALREADY_ONLINE, XN_DB, XN_DEV, XN_NO_CHAN, XN_REPORT_FORMATTED, 
 import { BufferCache } from '../bcache/index.js';
 import { Kernel } from '../kernel.js';
 import { registerXnSyscalls } from './syscalls.js';
+import { runXnProcess } from './testing/stack.js';
 import { dataBlock, fileMods, fileOp, FILE_PTR_OFF, RAW_OFF, subdirMods } from './testing/libfs-format.js';
 import { dirTypeOf, makeFile, makeRootDir, mountRootDir } from './testing/libfs-user.js';
 import { Xn } from './xn.js';
@@ -33,19 +34,7 @@ async function machine(blockCount = 2048) {
 }
 
 /** Run `body` as a process of `uid` to its end; its result (a thrown error fails the test). */
-async function run<T>(k: Kernel, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T> | T): Promise<T> {
-  let result = { e: new Error('did not run') as unknown } as { v: T } | { e: unknown };
-  const p = k.spawn(`uid${uid}`, async (sys) => {
-    try {
-      result = { v: await body(new XnClient(sys), sys) };
-    } catch (e) {
-      result = { e };
-    }
-  }, { uid, memoryBytes: 1 << 20 });
-  await p.exited;
-  if ('e' in result) throw result.e;
-  return result.v;
-}
+const run = <T>(k: Kernel, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T> | T): Promise<T> => runXnProcess(k, uid, body, { memoryBytes: 1 << 20 });
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
 

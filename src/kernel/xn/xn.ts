@@ -909,22 +909,20 @@ export class Xn {
 
   /** Write registered blocks (kernel-internal: no checks) and apply the completion rules. */
   #writeBlocks(groups: BufEntry[][], done: (status: number) => void): void {
-    const all = groups.flat();
-    const releasing = all.map((e) => {
+    const all = groups.length === 1 ? (groups[0] as BufEntry[]) : groups.flat();
+    // Will-free lists taken now: only frees issued before this write may complete with it.
+    let releasing: Map<BufEntry, number[]> | null = null;
+    for (const e of all) {
       const node = this.#nodes.get(e.db);
-      const wf = node === undefined ? [] : node.willFree.splice(0);
-      return wf;
-    });
+      if (node !== undefined && node.willFree.length > 0) (releasing ??= new Map()).set(e, node.willFree.splice(0));
+    }
     this.cache.writeRuns(groups, (st) => {
       if (st !== IO_OK) {
-        all.forEach((e, i) => {
-          const wf = releasing[i] as number[];
-          if (wf.length > 0) this.#node(e.db).willFree.push(...wf);
-        });
+        for (const [e, wf] of releasing ?? []) this.#node(e.db).willFree.push(...wf);
         return done(XN.WRITE_FAILED);
       }
-      const written = new Set(all.map((e) => e.db));
-      all.forEach((e, i) => {
+      let written: Set<number> | null = null;
+      for (const e of all) {
         const reg = e.reg;
         if (reg !== null && !reg.initialized) {
           reg.initialized = true;
@@ -932,10 +930,12 @@ export class Xn {
           if (parent?.reg != null && parent.reg.uninitChildren > 0) parent.reg.uninitChildren--;
           if (this.#isCatalogue(reg.parentDb)) this.#catDirty = true;
         }
-        for (const b of releasing[i] as number[]) this.#release(b);
         const node = this.#nodes.get(e.db);
-        if (node !== undefined) for (const c of [...node.coupled]) if (written.has(c)) node.coupled.delete(c);
-      });
+        if (node === undefined || node.coupled.size === 0) continue;
+        written ??= new Set(all.map((x) => x.db));
+        for (const c of [...node.coupled]) if (written.has(c)) node.coupled.delete(c);
+      }
+      for (const wf of releasing?.values() ?? []) for (const b of wf) this.#release(b);
       done(XN.SUCCESS);
     });
   }

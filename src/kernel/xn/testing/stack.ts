@@ -10,7 +10,7 @@ import type { Libc } from '../../abi/libc.js';
 import { XnClient } from '../../abi/xn-client.js';
 import { registerBlockDeviceSyscalls } from '../../bcache/blkdev.js';
 import { BufferCache } from '../../bcache/buffer-cache.js';
-import { Kernel } from '../../kernel.js';
+import { Kernel, type SpawnOptions } from '../../kernel.js';
 import { registerXnSyscalls } from '../syscalls.js';
 import { Xn } from '../xn.js';
 
@@ -24,8 +24,11 @@ export function xnStack(device: BlockDevice, cachePages: number, opts: { virtual
   return { kernel, cache, xn, syscalls, blkdev };
 }
 
-/** Run `body` as a process of `uid` with an XnClient; its result, or its error rethrown. */
-export async function runXnProcess<T>(kernel: Kernel, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T> | T, memoryBytes = 4 << 20): Promise<T> {
+/**
+ * Run `body` as a process of `uid` (4 MiB of memory unless `opts` says otherwise) with an
+ * XnClient; its result, or its error rethrown.
+ */
+export async function runXnProcess<T>(kernel: Kernel, uid: number, body: (xc: XnClient, sys: Libc) => Promise<T> | T, opts: Omit<SpawnOptions, 'uid'> = {}): Promise<T> {
   let out = { e: new Error('did not run') as unknown } as { v: T } | { e: unknown };
   const p = kernel.spawn('xn-user', async (sys) => {
     try {
@@ -33,7 +36,7 @@ export async function runXnProcess<T>(kernel: Kernel, uid: number, body: (xc: Xn
     } catch (e) {
       out = { e };
     }
-  }, { uid, memoryBytes });
+  }, { memoryBytes: 4 << 20, ...opts, uid });
   await p.exited;
   if ('e' in out) throw out.e;
   return out.v;
