@@ -40,6 +40,8 @@ describe('the machine’s disk', () => {
     try {
       expect(m1.disk).toMatchObject({ path, created: true, ephemeral: false });
       expect(m1.disk.boot).toMatchObject({ code: XN.SUCCESS, formatted: true });
+      // Every XN and raw-device call the table declares is implemented in the running machine.
+      expect(m1.kernel.syscallTable().filter((d) => (d.owner === 'xn' || d.owner === 'blockdev') && !d.implemented).map((d) => d.name)).toEqual([]);
       ids = await runAs(m1, 0, async (xc) => {
         const d = await dirTypeOf(xc);
         const root = await makeRootDir(xc, 'www', d, 0o644);

@@ -8,8 +8,9 @@
  *             caller's buffer and the medium, no cache) — on a 32 MiB area right after XN's
  *             files with the same layout and the same random positions (the raw device refuses
  *             the blocks XN has registered, as a partition of its own would be);
- * - xn-sync:  `xn_readin_sync` then `xn_readb` (copy out) and `xn_unbind`; writes `xn_bind`,
- *             `xn_writeb` (copy in), `xn_writeback_sync`, `xn_unbind` — the call returns when done;
+ * - xn-sync:  `xn_readin_sync` then `xn_readb` (copy out) and `xn_unbind`; writes `xn_bind` with
+ *             XN_BIND_CONTENTS (copy in), `xn_writeback_sync`, `xn_unbind` — the call returns
+ *             when done;
  * - xn-semi:  the same with `xn_readin`/`xn_writeback` on a record-mode channel, then
  *             `read_wait` for the record (the thesis's semi-synchronous curve: notification cost);
  * - xn-async: every request of the 4 MiB issued on the channel first, then all records awaited.
@@ -33,7 +34,7 @@ import { O_DIRECT, O_RDWR } from '../../src/kernel/abi/blkdev.js';
 import { CHAN_MODE_RECORD, CHAN_REC_BYTES, CHAN_REC_OFF_STATUS } from '../../src/kernel/abi/layout.js';
 import type { Libc } from '../../src/kernel/abi/libc.js';
 import type { XnClient } from '../../src/kernel/abi/xn-client.js';
-import { XN, XN_DB, XN_NO_CHAN, XN_ZERO_FILL } from '../../src/kernel/abi/xn.js';
+import { XN, XN_BIND_CONTENTS, XN_DB, XN_NO_CHAN, XN_ZERO_FILL } from '../../src/kernel/abi/xn.js';
 import { fileMods } from '../../src/kernel/xn/testing/libfs-format.js';
 import { dirTypeOf, makeRootDir, must } from '../../src/kernel/xn/testing/libfs-user.js';
 import { runXnProcess, xnStack } from '../../src/kernel/xn/testing/stack.js';
@@ -119,8 +120,7 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
       else if (sys.call('xn_readin', db, n, on, 0) < 0) throw new Error('readin');
       return;
     }
-    must(sys.call('xn_bind', db, n, XN_ZERO_FILL), 'bind');
-    must(sys.call('xn_writeb', db * BLOCK, buf, n * BLOCK), 'writeb');
+    must(sys.call('xn_bind', db, n, XN_BIND_CONTENTS, buf), 'bind');
     if (on === XN_NO_CHAN) must(await sys.call('xn_writeback_sync', db, n), 'writeback_sync');
     else if (sys.call('xn_writeback', db, n, on, 0) < 0) throw new Error('writeback');
   };

@@ -13,6 +13,7 @@ import type { Libc } from './libc.js';
 import {
   XN,
   XN_ATTR_OFF_DB,
+  XN_BIND_CONTENTS,
   XN_ATTR_OFF_FLAGS,
   XN_ATTR_OFF_PARENT,
   XN_ATTR_OFF_PARENT_OFF,
@@ -362,7 +363,18 @@ export class XnClient {
   // ---- pages and bytes ----
 
   bind(db: number, n = 1, flag = XN_ZERO_FILL): number {
-    return this.sys.call('xn_bind', db, n, flag);
+    return this.sys.call('xn_bind', db, n, flag, 0);
+  }
+
+  /** `xn_bind` with XN_BIND_CONTENTS: raw data blocks get `bytes` (whole blocks) as their contents. */
+  bindContents(db: number, bytes: Uint8Array): number {
+    if (bytes.length === 0 || bytes.length % 4096 !== 0) return XN.CANNOT_ACCESS;
+    const buf = this.#buffer(bytes.length);
+    if (buf === 0) return XN.NO_MEMORY;
+    this.sys.mem.set(bytes, buf);
+    const code = this.sys.call('xn_bind', db, bytes.length / 4096, XN_BIND_CONTENTS, buf);
+    this.#release(buf);
+    return code;
   }
 
   unbind(db: number, n = 1): number {

@@ -130,6 +130,28 @@ describe('XN system calls: the library file system rules, per process (issue 6)'
     expect([rep.dangling, rep.doublyOwned, rep.leaked]).toEqual([0, 0, 0]);
   });
 
+  it('bind with XN_BIND_CONTENTS gives raw data blocks the caller’s bytes in one call; it is refused for blocks with pointers, without contents, and with XN_FORCE_READIN', async () => {
+    const { k } = await machine();
+    const dir = await run(k, 0, (xc) => dirTypeOf(xc));
+    const r = await run(k, 1000, async (xc, sys) => {
+      const root = await makeRootDir(xc, 'r', dir);
+      const db = xc.findFree(0, 2);
+      const out: number[] = [xc.alloc(root * BLOCK_SIZE, { db, nelem: 2, type: XN_DB, slot: 0, mods: fileMods(0, db, 2) })];
+      const data = new Uint8Array(2 * BLOCK_SIZE).map((_v, i) => (i * 13) & 0xff);
+      out.push(xc.bindContents(db, data), await xc.writebackSync(db, 2), await xc.writebackSync(root, 1));
+      const back = new Uint8Array(2 * BLOCK_SIZE);
+      out.push(xc.readb(db * BLOCK_SIZE, back), Buffer.compare(back, data));
+      const sub = xc.findFree(0, 1);
+      out.push(xc.alloc(root * BLOCK_SIZE, { db: sub, nelem: 1, type: dir, slot: 64, mods: subdirMods(0, sub) }));
+      out.push(xc.bindContents(sub, new Uint8Array(BLOCK_SIZE).fill(1))); // a directory: pointers come only through XN
+      out.push(sys.call('xn_bind', sub, 1, 0, 0)); // XN_BIND_CONTENTS without contents
+      out.push(sys.call('xn_bind', sub, 1, 1, 0)); // XN_FORCE_READIN
+      out.push(xc.bindContents(db, data)); // in core already
+      return out;
+    });
+    expect(r).toEqual([XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, 0, XN.SUCCESS, XN.ILLEGAL_OP, XN.CANNOT_ACCESS, XN.ILLEGAL_OP, XN.IN_CORE]);
+  });
+
   it('xn_init reports the boot, xn_fsck walks the tree; both are root-only', async () => {
     const { k } = await machine();
     const r = await run(k, 0, async (xc) => {
@@ -329,5 +351,80 @@ describe('XN system calls: copy-in and bad input', () => {
     k.kill(holder.pid, 9);
     await holder.exited;
     expect(k.checkInvariants()).toEqual([]);
+  });
+
+  it('well-formed but random modification vectors through alloc/free/swap/move/insert_attr: the induction check accepts exactly the honest changes and a refusal leaves the parent unchanged; the tree stays consistent (property)', async () => {
+    const { k, xn } = await machine(512);
+    const dir = await run(k, 0, (xc) => dirTypeOf(xc));
+    const { root, files } = await run(k, 0, async (xc) => {
+      const root = await makeRootDir(xc, 'a', dir);
+      return { root, files: [await makeFile(xc, root, 0, 1, 2), await makeFile(xc, root, 1, 2, 1)] };
+    });
+    const blockArb = fc.oneof(fc.constantFrom(0, root, ...files, files[0]! + 1, 511, 512, 2 ** 40), fc.integer({ min: 1, max: 520 }));
+    const mod = fc.record({ offset: fc.oneof(fc.integer({ min: 0, max: 4200 }), fc.constantFrom(FILE_PTR_OFF, FILE_PTR_OFF + 8, 576, RAW_OFF)), bytes: fc.uint8Array({ minLength: 1, maxLength: 16 }) });
+    const op = fc.record({ db: blockArb, nelem: fc.integer({ min: 0, max: 4 }), type: fc.constantFrom(XN_DB, dir, 0, 3, 99), slot: fc.integer({ min: 0, max: 100 }), mods: fc.array(mod, { maxLength: 4 }) });
+    const da = fc.oneof(fc.constant(root * BLOCK_SIZE), fc.integer({ min: 0, max: 520 * BLOCK_SIZE }));
+    // Plausible changes: a file slot set to a fresh extent, or cleared — honest, or lying by one in the block or the length.
+    const honest = fc.record({ free: fc.boolean(), slot: fc.integer({ min: 2, max: 20 }), n: fc.integer({ min: 1, max: 3 }), lieDb: fc.constantFrom(0, 0, 0, 1, -1), lieN: fc.constantFrom(0, 0, 0, 1) });
+    const call = fc.oneof(
+      fc.record({ kind: fc.constant('random' as const), which: fc.integer({ min: 0, max: 4 }), da, op, da2: da, op2: op }),
+      fc.record({ kind: fc.constant('plausible' as const), h: honest }),
+    );
+    let accepted = 0;
+    let lies = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(call, { maxLength: 12 }), async (calls) => {
+        await run(k, 0, async (xc) => {
+          xc.mount('a');
+          for (const c of calls) {
+            const before = new Uint8Array(BLOCK_SIZE);
+            expect(xc.readb(root * BLOCK_SIZE, before)).toBe(XN.SUCCESS);
+            let r: number;
+            let lying = false;
+            if (c.kind === 'random') {
+              r = [xc.alloc, xc.free, xc.insertAttr][c.which]?.call(xc, c.da, c.op) ?? (c.which === 3 ? xc.swap(c.da, c.op, c.da2, c.op2) : xc.move(c.da, c.op, c.da2, c.op2));
+            } else {
+              const { free, slot, n, lieDb, lieN } = c.h;
+              const dv = new DataView(before.buffer, FILE_PTR_OFF + 8 * slot, 8);
+              const cur = { db: dv.getUint32(0, true), n: dv.getUint32(4, true) };
+              lying = lieDb !== 0 || lieN !== 0;
+              if (free && cur.db !== 0) {
+                xc.insertAttr(root * BLOCK_SIZE, { db: cur.db, nelem: cur.n, type: XN_DB, slot });
+                // The lie: the slot is left pointing at a shifted extent instead of being cleared.
+                r = xc.free(root * BLOCK_SIZE, { db: cur.db, nelem: cur.n, type: XN_DB, slot, mods: lying ? fileMods(slot, cur.db + 1, cur.n) : fileMods(slot, 0, 0) });
+              } else {
+                const db = xc.findFree(0, n);
+                r = xc.alloc(root * BLOCK_SIZE, { db, nelem: n, type: XN_DB, slot, mods: fileMods(slot, db + lieDb, n + lieN) });
+                if (cur.db !== 0) lying = true; // the slot already points somewhere: not a pure add
+              }
+              if (lying) {
+                lies++;
+                expect(r).not.toBe(XN.SUCCESS);
+              }
+            }
+            expect(Number.isSafeInteger(r) && r <= 0 && r >= -43).toBe(true);
+            if (r === XN.SUCCESS && !(c.kind === 'random' && c.which === 2)) accepted++;
+            const after = new Uint8Array(BLOCK_SIZE);
+            expect(xc.readb(root * BLOCK_SIZE, after)).toBe(XN.SUCCESS);
+            if (r !== XN.SUCCESS) expect(Buffer.compare(before, after)).toBe(0); // a refusal changes nothing
+          }
+          // Make it durable as far as the rules allow, so fsck sees a tree XN can write.
+          for (let s = 2; s <= 20; s++) {
+            const p = new Uint8Array(8);
+            xc.readb(root * BLOCK_SIZE + FILE_PTR_OFF + 8 * s, p);
+            const pv = new DataView(p.buffer);
+            if (pv.getUint32(0, true) !== 0 && xc.bind(pv.getUint32(0, true), pv.getUint32(4, true)) === XN.SUCCESS) await xc.writebackSync(pv.getUint32(0, true), pv.getUint32(4, true));
+          }
+          await xc.writebackSync(root, 1);
+        });
+        await xn.cache.whenIdle();
+        const rep = await xn.fsck();
+        expect([rep.dangling, rep.doublyOwned, rep.leaked]).toEqual([0, 0, 0]);
+      }),
+      { seed, numRuns: 60 },
+    );
+    console.log(`structured m_vec property: ${accepted} changes accepted, ${lies} lies refused`);
+    expect(accepted).toBeGreaterThan(10);
+    expect(lies).toBeGreaterThan(10);
   });
 });

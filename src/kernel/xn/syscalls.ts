@@ -358,7 +358,7 @@ export function registerXnSyscalls(kernel: Kernel, xn: Xn): XnSyscalls {
       if (code === XN.SUCCESS) code = op2.parse(p, o2);
       return code !== XN.SUCCESS ? code : xn.move(ctxOf(p), dst, op1.op, src, op2.op);
     },
-    xn_bind: (p, db, n, flag) => xn.bind(ctxOf(p), db, flag, n),
+    xn_bind: (p, db, n, flag, src) => xn.bind(ctxOf(p), db, flag, n, src === 0 ? null : p.mem.subarray(src, src + n * BLOCK_SIZE)),
     xn_unbind: (p, db, n) => xn.unbind(ctxOf(p), db, n),
     xn_writeb: (p, da, src, nbytes) => xn.writeb(ctxOf(p), da, p.mem.subarray(src, src + nbytes)),
     xn_readb: (p, dst, da, nbytes) => xn.readb(ctxOf(p), p.mem.subarray(dst, dst + nbytes), da),

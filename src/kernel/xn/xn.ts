@@ -620,21 +620,28 @@ export class Xn {
    * `sys_xn_bind`: give the registered blocks `[db, db+n)` cache pages. XN_ZERO_FILL zeroes them
    * (an initialized block only when it has no pointers, and with a write capability);
    * XN_ALLOC_ZERO zero-fills uninitialized blocks and refuses initialized ones (use readin);
-   * XN_FORCE_READIN and XN_BIND_CONTENTS are refused (XN_ILLEGAL_OP: data comes in by readin, or
-   * by writeb after a zero fill). All or nothing: every block is checked before any page is
-   * taken. Returns XN_SUCCESS (Xok returned the physical page; pages are not mappable here).
+   * XN_BIND_CONTENTS fills them with the caller's `src` (n·4096 bytes) — only for blocks whose
+   * every byte writeb could write anyway (pointer-free, raw-writable through: XN_DB), so it is
+   * exactly a zero fill plus a whole-block writeb, in one call and one copy (Xok allowed caller
+   * contents for pointer-free blocks). XN_FORCE_READIN is refused (XN_ILLEGAL_OP, as in Xok: data
+   * comes in by readin). All or nothing: every block is checked before any page is taken.
+   * Returns XN_SUCCESS (Xok returned the physical page; pages are not mappable here).
    */
-  bind(ctx: XnContext, db: number, flag: number, n = 1): number {
+  bind(ctx: XnContext, db: number, flag: number, n = 1, src: Uint8Array | null = null): number {
     if (!this.#online) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Number.isInteger(n) || n < 1) return this.#count('bind', this.#refuse(ctx, XN.TOO_SMALL, 'bind of no blocks'));
     if (n > XN_MAX_EXTENT_BLOCKS || !this.#inRange(db, n)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_NAME, `blocks [${db}, +${n}) outside the disk`));
-    if (flag === XN_FORCE_READIN || flag === XN_BIND_CONTENTS) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, 'bind brings no contents: use readin, or zero-fill then writeb'));
-    if (flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
+    if (flag === XN_FORCE_READIN) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, 'bind does not read: use readin'));
+    const contents = flag === XN_BIND_CONTENTS;
+    if (!contents && flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
+    if (contents && (!(src instanceof Uint8Array) || src.length !== n * BLOCK_SIZE)) return this.#count('bind', this.#refuse(ctx, XN.CANNOT_ACCESS, `XN_BIND_CONTENTS needs ${n * BLOCK_SIZE} bytes of contents`));
     for (let b = db; b < db + n; b++) {
       const e = this.cache.peek(b);
       if (e?.reg == null) return this.#count('bind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
       if (e.page >= 0 || e.locked) return this.#count('bind', this.#refuse(ctx, XN.IN_CORE, `block ${b} is in core`));
-      if (e.reg.initialized) {
+      if (contents) {
+        if (this.#types[e.reg.type] !== DB_TYPE) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is not a raw data block: contents come through writeb`));
+      } else if (e.reg.initialized) {
         if (flag === XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is initialized: read it in`));
         if (this.#types[e.reg.type]?.hasPointers !== false) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `zero-filling initialized block ${b} would drop its pointers`));
       }
@@ -651,7 +658,8 @@ export class Xn {
         }
         return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
       }
-      this.device.pool.zero(e.page);
+      if (contents) this.cache.bytes(e).set((src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
+      else this.device.pool.zero(e.page);
       this.cache.setDirty(e, true);
     }
     return this.#count('bind', XN.SUCCESS);
