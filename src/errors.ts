@@ -32,6 +32,8 @@ export const ERROR_CODES = {
   DISK_ERR_IO: 500,
   DISK_ERR_CLOSED: 409,
   DISK_ERR_NO_PAGES: 503,
+  // XN (src/kernel/xn)
+  XN_ERR_INIT: 500,
   KERNEL_ERR_SPAWN: 400,
   KERNEL_ERR_REGISTER: 500,
   // docroot file system (src/kernel/vfs)

@@ -3,7 +3,8 @@
  * down in reverse. `src/main.ts` runs it as the daemon; tests boot it in-process on the memory
  * backend.
  *
- *   config → cards (TAP or memory) → kernel (network path, processes) → admin API
+ *   config → cards (TAP or memory) → disk + XN → kernel (network path, processes, XN and
+ *   raw-device system calls) → admin API
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +14,10 @@ import type { CoreView, NicInfo } from './admin/routes/core.js';
 import type { Config, NicConfig } from './config/schema.js';
 import { DaemonError } from './errors.js';
 import { Docroot, Kernel, NetStack } from './kernel/index.js';
+import { diskRoutes } from './admin/routes/disk.js';
 import { procsRoutes } from './admin/routes/procs.js';
+import { xnRoutes } from './admin/routes/xn.js';
+import { openMachineDisk, type MachineDisk } from './kernel/xn/machine-disk.js';
 import { programsRoutes } from './admin/routes/programs.js';
 import { docrootRoutes } from './admin/routes/docroot.js';
 import { dpfRoutes } from './admin/routes/dpf.js';
@@ -30,6 +34,8 @@ export interface Machine {
   readonly nics: readonly NetDevice[];
   readonly net: NetStack;
   readonly kernel: Kernel;
+  /** The disk, its buffer cache and XN. */
+  readonly disk: MachineDisk;
   /** The admin app, when enabled. */
   readonly admin: FastifyInstance | undefined;
   /** Where the admin API listens (`http://127.0.0.1:8080`), when enabled. */
@@ -41,6 +47,12 @@ export interface Machine {
 export interface BootOptions {
   log: Logger;
   clock?: Clock;
+  /**
+   * Folder a relative `disk.path` is resolved against (the daemon passes the `--config` file's
+   * folder, or the package folder). Absent: the disk is ephemeral, in a temporary folder removed
+   * at stop.
+   */
+  baseDir?: string;
 }
 
 const VERSION = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -79,6 +91,10 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
       stops.push(() => dev.close());
     }
 
+    // The disk comes up before the kernel and goes down after its processes (stops run in reverse).
+    const disk = await openMachineDisk(config.disk, { log: log.child({ component: 'disk' }), ...(opts.baseDir === undefined ? {} : { baseDir: opts.baseDir }) });
+    stops.push(() => disk.stop());
+
     const net = new NetStack({
       cards: config.nics.map((nic, i) => ({ dev: nics[i] as NetDevice, ...cardAddresses(nic) })),
       arpCacheTtlMs: config.kernel.arpCacheTtlMs,
@@ -105,6 +121,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
     stops.push(() => docroot.unmount());
     // Processes go first at shutdown: SIGTERM, a grace period, then SIGKILL.
     stops.push(() => kernel.shutdown(config.procs.shutdownGraceMs));
+    disk.attach(kernel);
 
     // DPF (thesis §3.2): the demultiplexer, AF_DPF sockets, and netif_rx's receive hook in
     // front of the conventional path.
@@ -156,6 +173,8 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
           { plugin: programsRoutes, opts: { kernel } },
           { plugin: dpfRoutes, opts: { dpf } },
           { plugin: docrootRoutes, opts: { docroot } },
+          { plugin: diskRoutes, opts: { device: disk.device, cache: disk.cache } },
+          { plugin: xnRoutes, opts: { xn: disk.xn, syscalls: disk.syscalls } },
         ],
       });
       admin = app;
@@ -180,6 +199,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
       nics,
       net,
       kernel,
+      disk,
       admin,
       adminUrl,
       stop: () => (stopped ??= stopAll()),

@@ -3,6 +3,7 @@
  * `exolinuxd` — the ExoLinux daemon.
  *
  *   exolinuxd [--config FILE] [--netns NAME]
+ *   exolinuxd disk format|info|check FILE …
  *
  * Boots the machine from the embedded default configuration (`config/default.json`), overridden
  * by `--config FILE` and `EXOLINUX_*` variables; runs until SIGINT/SIGTERM, then shuts down
@@ -13,14 +14,18 @@
  * created is removed when it exits.
  */
 import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.js';
 import { isDaemonError } from './errors.js';
 import { bootMachine } from './machine.js';
 import { deleteNetns, ensureNetns, spawnInNetns } from './netns.js';
+import { runDiskCli } from './disk/index.js';
 import { initLogging } from './util/log.js';
+import { packageRoot } from './util/package-root.js';
 
 const USAGE = `usage: exolinuxd [--config FILE] [--netns NAME]
+       exolinuxd disk format|info|check FILE …   (exolinuxd disk for details)
 
   --config FILE   JSON file overriding the embedded default (config/default.json)
   --netns NAME    run inside network namespace NAME (created if missing, removed at exit if created)
@@ -54,6 +59,7 @@ async function runInNetns(name: string): Promise<number> {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'disk') return runDiskCli(argv.slice(1));
   let values: { config?: string | undefined; netns?: string | undefined; help?: boolean | undefined };
   try {
     ({ values } = parseArgs({
@@ -78,7 +84,9 @@ async function main(argv: string[]): Promise<number> {
 
   const config = loadConfig({ file: values.config, env: process.env });
   const log = initLogging({ level: config.log.level, ...(config.log.pretty !== undefined ? { pretty: config.log.pretty } : {}) });
-  const machine = await bootMachine(config, { log });
+  // A relative disk path lives next to the configuration file, or in the package folder.
+  const baseDir = values.config === undefined ? packageRoot() : dirname(resolve(values.config));
+  const machine = await bootMachine(config, { log, baseDir });
 
   await new Promise<void>((resolve) => {
     let stopping = false;

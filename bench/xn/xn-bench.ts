@@ -1,149 +1,160 @@
 /**
- * Thesis Figures 4-3 and 4-4: 4 MB read, then written, at random block-aligned locations with
- * request sizes 4 KB…256 KB, on the SQLite disk:
+ * Thesis Figures 4-3 and 4-4, through the system-call boundary: a user process reads, then
+ * writes, 4 MiB at random block-aligned locations with request sizes 4 KiB … 256 KiB on the
+ * SQLite disk, four ways:
  *
- * - raw:       `device.read/write` of each request, one at a time (a raw-device read(2)/write(2):
- *              a copy between the caller's buffer and the medium, no cache);
- * - xn-sync:   readin (or writeb + writeback) of each request, waiting for its completion
- *              callback before the next (the "synchronous" call);
- * - xn-semi:   the same, but the completion goes through a record queue the caller then reads
- *              (the channel-notification path of the thesis's "semi-synchronous" curve);
- * - xn-async:  every request of the 4 MB issued first, then all completions awaited.
+ * - raw:      `blkdev_pread` / `blkdev_pwrite` on an O_DIRECT raw-disk descriptor, one request at
+ *             a time (the thesis's read(2)/write(2) on the raw SCSI disk: a copy between the
+ *             caller's buffer and the medium, no cache) — on a 32 MiB area right after XN's
+ *             files with the same layout and the same random positions (the raw device refuses
+ *             the blocks XN has registered, as a partition of its own would be);
+ * - xn-sync:  `xn_readin_sync` then `xn_readb` (copy out) and `xn_unbind`; writes `xn_bind` with
+ *             XN_BIND_CONTENTS (copy in), `xn_writeback_sync`, `xn_unbind` — the call returns
+ *             when done;
+ * - xn-semi:  the same with `xn_readin`/`xn_writeback` on a record-mode channel, then
+ *             `read_wait` for the record (the thesis's semi-synchronous curve: notification cost);
+ * - xn-async: every request of the 4 MiB issued on the channel first, then all records awaited.
  *
- * Method (BENCHMARKING.md): contenders interleaved A B C D per round, ≥ 5 rounds, the same
- * random locations for every contender of a round, medians and per-round ratios to raw.
+ * The XN contenders copy the data out of (into) the cache, as raw reads (writes) do, so the
+ * comparison moves the same bytes the same number of times.
  *
- *   node --import tsx bench/xn/xn-bench.ts [--latency] [--rounds N] [--out DIR]
+ * Method (../shared/BENCHMARKING.md): contenders interleaved A B C D per round with a rotating
+ * start, ≥ 5 rounds, the same random locations for every contender of a round, medians and the
+ * median of per-round ratios to raw; machine, load and command recorded; JSON (every run) and
+ * markdown.
+ *
+ *   node --import tsx bench/xn/xn-bench.ts [--latency] [--rounds N] [--sizes 4,64] [--ops read,write]
+ *                                          [--contenders xn-sync,xn-semi,xn-async] [--out DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, release } from 'node:os';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BLOCK_SIZE, formatDiskFile, SqliteBlockDevice, THESIS_DISK, xorshift32 } from '../../src/disk/index.js';
-import { BufferCache } from '../../src/kernel/bcache/index.js';
-import { XN, XN_DB, XN_ZERO_FILL, Xn, type XnContext } from '../../src/kernel/xn/index.js';
-import { dataBlock, dirType, fileMods, makeRootDir, writebackWait } from '../../src/kernel/xn/testing/libfs.js';
+import { formatDiskFile, SqliteBlockDevice, THESIS_DISK, xorshift32 } from '../../src/disk/index.js';
+import { O_DIRECT } from '../../src/kernel/abi/blkdev.js';
+import { O_RDWR } from '../../src/kernel/abi/layout.js';
+import { CHAN_MODE_RECORD, CHAN_REC_BYTES, CHAN_REC_OFF_STATUS } from '../../src/kernel/abi/layout.js';
+import type { Libc } from '../../src/kernel/abi/libc.js';
+import type { XnClient } from '../../src/kernel/abi/xn-client.js';
+import { XN, XN_BIND_CONTENTS, XN_DB, XN_NO_CHAN, XN_ZERO_FILL } from '../../src/kernel/abi/xn.js';
+import { fileMods } from '../../src/kernel/xn/testing/libfs-format.js';
+import { dirTypeOf, makeRootDir, must } from '../../src/kernel/xn/testing/libfs-user.js';
+import { runXnProcess, xnStack } from '../../src/kernel/xn/testing/stack.js';
 
 const argv = process.argv.slice(2);
+const arg = (name: string): string | undefined => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : undefined);
 const latency = argv.includes('--latency');
-const rounds = Number(argv[argv.indexOf('--rounds') + 1] ?? 5) || 5;
-const outDir = argv.includes('--out') ? (argv[argv.indexOf('--out') + 1] as string) : join('bench', 'xn', 'results');
-const SIZES_KB = [4, 8, 16, 32, 64, 128, 256];
+const rounds = Math.max(1, Number(arg('--rounds') ?? 5) || 5);
+const outDir = arg('--out') ?? join('bench', 'xn', 'results');
+const SIZES_KB = (arg('--sizes') ?? '4,8,16,32,64,128,256').split(',').map(Number);
 const TOTAL = 4 * 1024 * 1024;
+const BLOCK = 4096;
 const SLOTS = 32;
-const EXTENT = 256; // blocks per file extent: 32 × 1 MiB = 32 MiB of data
-const CONTENDERS = ['raw', 'xn-sync', 'xn-semi', 'xn-async'] as const;
-type Contender = (typeof CONTENDERS)[number];
+const EXTENT = 256; // blocks per file: 32 files × 1 MiB
+const ALL_CONTENDERS = ['raw', 'xn-sync', 'xn-semi', 'xn-async'] as const;
+type Contender = (typeof ALL_CONTENDERS)[number];
+/** `--contenders raw,xn-sync` and `--ops write` narrow a run (for profiling); raw stays in as the baseline. */
+const CONTENDERS = ALL_CONTENDERS.filter((c) => c === 'raw' || (arg('--contenders')?.split(',') ?? ALL_CONTENDERS).includes(c));
+const OPS = (['read', 'write'] as const).filter((o) => (arg('--ops')?.split(',') ?? ['read', 'write']).includes(o));
+const SCALE = 0.05;
 
-/** A record queue standing in for a record-mode channel: push from the kernel, read by the process. */
-class RecordQueue {
-  readonly #q: number[] = [];
-  #waiter: ((st: number) => void) | null = null;
-  push = (_id: number, _db: number, st: number): void => {
-    if (this.#waiter !== null) {
-      const w = this.#waiter;
-      this.#waiter = null;
-      w(st);
-    } else this.#q.push(st);
-  };
-  read(): Promise<number> {
-    const v = this.#q.shift();
-    if (v !== undefined) return Promise.resolve(v);
-    return new Promise((r) => (this.#waiter = r));
-  }
+interface Run {
+  op: 'read' | 'write';
+  sizeKB: number;
+  round: number;
+  contender: Contender;
+  ms: number;
 }
 
-const nextU32 = xorshift32(12345);
-const rand = (): number => nextU32() / 4294967296;
-
-async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), `xn-bench-${process.pid}-`));
-  const disk = join(dir, 'bench.db');
-  const blocks = SLOTS * EXTENT + 4096;
-  formatDiskFile(disk, { blockCount: blocks });
-  const scale = 0.05;
-  const dev = await SqliteBlockDevice.open(disk, { poolPages: 4096, latency: latency ? { ...THESIS_DISK, timeScale: scale } : null });
-  const cache = new BufferCache(dev, 3000);
-  const xn = new Xn(cache);
-  if ((await xn.init()).code !== XN.SUCCESS) throw new Error('xn init');
-  const ctx: XnContext = xn.context(1, 0);
-  const dtype = await dirType(xn, ctx);
-  const root = await makeRootDir(xn, ctx, 'bench', dtype);
-  // Lay out 32 extents of 256 blocks, written once (untimed).
+/** The user program: lays out the files, then runs every (op, size, round, contender). */
+async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Promise<Run[]> {
+  const init = await xc.init();
+  if (init.code !== XN.SUCCESS) throw new Error(`xn_init ${init.code}`);
+  const root = await makeRootDir(xc, 'bench', await dirTypeOf(xc));
+  const buf = sys.malloc(256 * 1024);
+  for (let i = 0; i < 256 * 1024; i++) sys.mem[buf + i] = i & 0xff;
   const extents: number[] = [];
   for (let s = 0; s < SLOTS; s++) {
-    const db = xn.findFree(0, EXTENT);
-    if (xn.alloc(ctx, root * BLOCK_SIZE, { db, nelem: EXTENT, type: XN_DB, slot: s, mods: fileMods(s, db, EXTENT) }) !== XN.SUCCESS) throw new Error(ctx.lastError);
-    for (let k = 0; k < EXTENT; k++) {
-      xn.bind(ctx, db + k, XN_ZERO_FILL);
-      xn.writeb(ctx, (db + k) * BLOCK_SIZE, dataBlock(db + k));
-    }
-    if ((await writebackWait(xn, ctx, [{ db, n: EXTENT }])) !== XN.SUCCESS) throw new Error('setup writeback');
-    for (let k = 0; k < EXTENT; k++) xn.unbind(ctx, db + k);
+    const db = xc.findFree(0, EXTENT);
+    must(xc.alloc(root * BLOCK, { db, nelem: EXTENT, type: XN_DB, slot: s, mods: fileMods(s, db, EXTENT) }), 'alloc');
+    must(xc.bind(db, EXTENT, XN_ZERO_FILL), 'bind');
+    for (let k = 0; k < EXTENT; k += 64) must(sys.call('xn_writeb', (db + k) * BLOCK, buf, 64 * BLOCK), 'writeb');
+    must(await xc.writebackSync(db, EXTENT), 'writeback');
+    must(xc.unbind(db, EXTENT), 'unbind');
     extents.push(db);
   }
-  if ((await writebackWait(xn, ctx, [{ db: root, n: 1 }])) !== XN.SUCCESS) throw new Error('root writeback');
+  must(await xc.writebackSync(root, 1), 'writeback root');
+  const fd = sys.call('blkdev_open', O_RDWR | O_DIRECT);
+  const chan = sys.channel(CHAN_MODE_RECORD, 2048);
+  const recs = sys.malloc(256 * CHAN_REC_BYTES);
+  if (fd < 0 || chan < 0) throw new Error(`open ${fd} ${chan}`);
+  // The raw contender's area: the same layout right after XN's (contiguous) files, written with
+  // data too (a never-written block is an absent row, which SQLite reads faster).
+  const rawShift = SLOTS * EXTENT;
+  if (extents.some((e, i) => e !== (extents[0] as number) + i * EXTENT)) throw new Error('XN files are not contiguous');
+  for (let b = 0; b < SLOTS * EXTENT; b += 64) {
+    if ((await sys.call('blkdev_pwrite', fd, buf, 64 * BLOCK, ((extents[0] as number) + rawShift + b) * BLOCK)) !== 64 * BLOCK) throw new Error('raw layout');
+  }
+  const rand = xorshift32(12345);
 
-  const userBuf = new Uint8Array(256 * 1024);
-  for (let i = 0; i < userBuf.length; i++) userBuf[i] = i & 0xff;
-
-  /** Non-overlapping random aligned request positions covering 4 MB. */
-  function positions(sizeBlocks: number): number[] {
-    const perExtent = EXTENT / sizeBlocks;
+  /** Non-overlapping random aligned positions covering 4 MiB. */
+  const positions = (n: number): number[] => {
     const all: number[] = [];
-    for (const e of extents) for (let i = 0; i < perExtent; i++) all.push(e + i * sizeBlocks);
+    for (const e of extents) for (let i = 0; i < EXTENT / n; i++) all.push(e + i * n);
     for (let i = all.length - 1; i > 0; i--) {
-      const j = Math.floor(rand() * (i + 1));
+      const j = rand() % (i + 1);
       [all[i], all[j]] = [all[j] as number, all[i] as number];
     }
-    return all.slice(0, TOTAL / (sizeBlocks * BLOCK_SIZE));
-  }
-
-  const chan = new RecordQueue();
-  const direct = (resolve: (st: number) => void) => (_id: number, _db: number, st: number) => resolve(st);
-  const unbindAll = (db: number, n: number) => {
-    for (let k = 0; k < n; k++) xn.unbind(ctx, db + k);
+    return all.slice(0, TOTAL / (n * BLOCK));
   };
-  function xnStart(op: 'read' | 'write', db: number, n: number, sink: (id: number, db: number, st: number) => void): number {
-    if (op === 'read') return xn.readin(ctx, db, n, db, sink);
-    for (let k = 0; k < n; k++) {
-      xn.bind(ctx, db + k, XN_ZERO_FILL);
-      xn.writeb(ctx, (db + k) * BLOCK_SIZE, userBuf.subarray(k * BLOCK_SIZE, (k + 1) * BLOCK_SIZE));
+  /** Wait for `count` channel records; throw on a failed one. */
+  const drain = async (count: number): Promise<void> => {
+    for (let got = 0; got < count; ) {
+      const bytes = await sys.read_wait(chan, recs, 256 * CHAN_REC_BYTES, -1);
+      if (bytes < 0) throw new Error(`read_wait ${bytes}`);
+      for (let at = 0; at < bytes; at += CHAN_REC_BYTES, got++) must(sys.view.getInt32(recs + at + CHAN_REC_OFF_STATUS, true), 'request');
     }
-    return xn.writeback(ctx, db, n, db, sink);
-  }
+  };
+  /** Start one XN request on `chan` (XN_NO_CHAN: synchronously) and return when it is in flight or done. */
+  const xnStart = async (op: 'read' | 'write', db: number, n: number, on: number): Promise<void> => {
+    if (op === 'read') {
+      if (on === XN_NO_CHAN) must(await sys.call('xn_readin_sync', db, n), 'readin_sync');
+      else if (sys.call('xn_readin', db, n, on, 0) < 0) throw new Error('readin');
+      return;
+    }
+    must(sys.call('xn_bind', db, n, XN_BIND_CONTENTS, buf), 'bind');
+    if (on === XN_NO_CHAN) must(await sys.call('xn_writeback_sync', db, n), 'writeback_sync');
+    else if (sys.call('xn_writeback', db, n, on, 0) < 0) throw new Error('writeback');
+  };
+  /** After the I/O: copy a read out, and drop the pages. */
+  const xnFinish = (op: 'read' | 'write', db: number, n: number): void => {
+    if (op === 'read') must(sys.call('xn_readb', buf, db * BLOCK, n * BLOCK), 'readb');
+    must(sys.call('xn_unbind', db, n), 'unbind');
+  };
 
-  async function run(c: Contender, op: 'read' | 'write', pos: number[], n: number): Promise<number> {
-    const t0 = performance.now();
+  const run = async (c: Contender, op: 'read' | 'write', pos: number[], n: number): Promise<number> => {
+    const t0 = sys.nowMs();
     if (c === 'raw') {
       for (const db of pos) {
-        if (op === 'read') await dev.read(db, n, userBuf);
-        else await dev.write(db, n, userBuf);
+        const at = (db + rawShift) * BLOCK;
+        const r = op === 'read' ? await sys.call('blkdev_pread', fd, buf, n * BLOCK, at) : await sys.call('blkdev_pwrite', fd, buf, n * BLOCK, at);
+        if (r !== n * BLOCK) throw new Error(`raw ${op} ${r}`);
       }
-    } else if (c === 'xn-sync') {
+    } else if (c === 'xn-sync' || c === 'xn-semi') {
       for (const db of pos) {
-        const st = await new Promise<number>((resolve) => {
-          const code = xnStart(op, db, n, direct(resolve));
-          if (code !== XN.SUCCESS) resolve(code);
-        });
-        if (st !== XN.SUCCESS) throw new Error(`xn ${op} ${st}`);
-        unbindAll(db, n);
-      }
-    } else if (c === 'xn-semi') {
-      for (const db of pos) {
-        if (xnStart(op, db, n, chan.push) !== XN.SUCCESS) throw new Error('semi start');
-        if ((await chan.read()) !== XN.SUCCESS) throw new Error('semi io');
-        unbindAll(db, n);
+        await xnStart(op, db, n, c === 'xn-sync' ? XN_NO_CHAN : chan);
+        if (c === 'xn-semi') await drain(1);
+        xnFinish(op, db, n);
       }
     } else {
-      for (const db of pos) if (xnStart(op, db, n, chan.push) !== XN.SUCCESS) throw new Error('async start');
-      for (let i = 0; i < pos.length; i++) if ((await chan.read()) !== XN.SUCCESS) throw new Error('async io');
-      for (const db of pos) unbindAll(db, n);
+      for (const db of pos) await xnStart(op, db, n, chan);
+      await drain(pos.length);
+      for (const db of pos) xnFinish(op, db, n);
     }
-    return performance.now() - t0;
-  }
+    return sys.nowMs() - t0;
+  };
 
-  const raw: { op: string; sizeKB: number; round: number; contender: Contender; ms: number }[] = [];
-  for (const op of ['read', 'write'] as const) {
+  const out: Run[] = [];
+  for (const op of OPS) {
     for (const kb of SIZES_KB) {
       const n = kb / 4;
       await run('xn-sync', op, positions(n).slice(0, 8), n); // warm-up
@@ -151,44 +162,79 @@ async function main(): Promise<void> {
         const pos = positions(n);
         const order = [...CONTENDERS];
         for (let k = 0; k < r % order.length; k++) order.push(order.shift() as Contender);
-        for (const c of order) raw.push({ op, sizeKB: kb, round: r, contender: c, ms: await run(c, op, pos, n) });
+        for (const c of order) out.push({ op, sizeKB: kb, round: r, contender: c, ms: await run(c, op, pos, n) });
       }
-      process.stderr.write(`${op} ${kb} KB done\n`);
+      log(`${op} ${kb} KB done\n`);
     }
   }
-  await xn.shutdown();
-  const stats = dev.stats();
-  await dev.close();
-  rmSync(dir, { recursive: true, force: true });
+  return out;
+}
 
-  const median = (xs: number[]) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-  };
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
+};
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), `xn-bench-${process.pid}-`));
+  const disk = join(dir, 'bench.db');
+  formatDiskFile(disk, { blockCount: 2 * SLOTS * EXTENT + 4096 });
+  const dev = await SqliteBlockDevice.open(disk, { poolPages: 4096, latency: latency ? { ...THESIS_DISK, timeScale: SCALE } : null });
+  const load0 = loadavg();
+  let runs: Run[];
+  try {
+    const { kernel, xn } = xnStack(dev, 3000);
+    runs = await runXnProcess(kernel, 0, (xc, sys) => benchmark(xc, sys, (s) => process.stderr.write(s)), { memoryBytes: 64 << 20 });
+    await xn.flushAll();
+    await xn.shutdown();
+  } finally {
+    await dev.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const stats = dev.stats();
+  const load1 = loadavg();
+
   const lines = [
-    `# XN vs raw disk (thesis Figures 4-3, 4-4)${latency ? ` — latency model: 1998 SCSI disk ×${scale}` : ' — no latency model (SQLite in the page cache)'}`,
+    `# XN vs the raw disk through system calls (thesis Figures 4-3, 4-4)${latency ? ` — latency model: 1998 SCSI disk ×${SCALE}` : ' — no latency model (SQLite in the page cache)'}`,
     '',
-    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, ${new Date().toISOString()}. ${rounds} interleaved rounds; 4 MiB per run; medians (ms) and median of per-round ratios to raw (< 1 = faster than raw).`,
+    `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, ${new Date().toISOString()}; load average ${load0[0]?.toFixed(2)} → ${load1[0]?.toFixed(2)} (shared machine). ${rounds} interleaved rounds; 4 MiB per run; medians (ms) and the median of per-round ratios to raw (< 1 = faster than raw).`,
     '',
-    '| op | size | raw ms | xn-sync ms | ×raw | xn-semi ms | ×raw | xn-async ms | ×raw | raw/async |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| op | size | raw ms | xn-sync ms | ×raw | xn-semi ms | ×raw | semi/sync | xn-async ms | ×raw | raw/async |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   const summary: Record<string, unknown>[] = [];
-  for (const op of ['read', 'write']) {
+  for (const op of OPS) {
     for (const kb of SIZES_KB) {
-      const get = (c: Contender) => raw.filter((x) => x.op === op && x.sizeKB === kb && x.contender === c);
-      const rawRuns = get('raw');
-      const ratio = (c: Contender) => median(get(c).map((x) => x.ms / (rawRuns.find((y) => y.round === x.round) as { ms: number }).ms));
-      const m = (c: Contender) => median(get(c).map((x) => x.ms));
-      const row = { op, sizeKB: kb, rawMs: m('raw'), syncMs: m('xn-sync'), syncRatio: ratio('xn-sync'), semiMs: m('xn-semi'), semiRatio: ratio('xn-semi'), asyncMs: m('xn-async'), asyncRatio: ratio('xn-async') };
+      const of = (c: Contender) => runs.filter((x) => x.op === op && x.sizeKB === kb && x.contender === c);
+      const perRound = (c: Contender, base: Contender) => of(c).map((x) => x.ms / (of(base).find((y) => y.round === x.round) as Run).ms);
+      const m = (c: Contender) => median(of(c).map((x) => x.ms));
+      const row = {
+        op,
+        sizeKB: kb,
+        rawMs: m('raw'),
+        syncMs: m('xn-sync'),
+        syncRatio: median(perRound('xn-sync', 'raw')),
+        semiMs: m('xn-semi'),
+        semiRatio: median(perRound('xn-semi', 'raw')),
+        semiOverSync: median(perRound('xn-semi', 'xn-sync')),
+        asyncMs: m('xn-async'),
+        asyncRatio: median(perRound('xn-async', 'raw')),
+        perRound: { sync: perRound('xn-sync', 'raw'), semi: perRound('xn-semi', 'raw'), async: perRound('xn-async', 'raw') },
+      };
       summary.push(row);
-      lines.push(`| ${op} | ${kb} KB | ${row.rawMs.toFixed(1)} | ${row.syncMs.toFixed(1)} | ${row.syncRatio.toFixed(2)} | ${row.semiMs.toFixed(1)} | ${row.semiRatio.toFixed(2)} | ${row.asyncMs.toFixed(1)} | ${row.asyncRatio.toFixed(2)} | ${(1 / row.asyncRatio).toFixed(2)}× |`);
+      lines.push(
+        `| ${op} | ${kb} KB | ${row.rawMs.toFixed(1)} | ${row.syncMs.toFixed(1)} | ${row.syncRatio.toFixed(2)} | ${row.semiMs.toFixed(1)} | ${row.semiRatio.toFixed(2)} | ${row.semiOverSync.toFixed(2)} | ${row.asyncMs.toFixed(1)} | ${row.asyncRatio.toFixed(2)} | ${(1 / row.asyncRatio).toFixed(2)}× |`,
+      );
     }
   }
   lines.push('', `Device counters at the end: ${JSON.stringify(stats)}`);
   mkdirSync(outDir, { recursive: true });
   const tag = latency ? 'latency' : 'nolatency';
-  writeFileSync(join(outDir, `xn-bench-${tag}.json`), JSON.stringify({ latency, scale: latency ? scale : null, rounds, command: `node --import tsx bench/xn/xn-bench.ts ${argv.join(' ')}`, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version }, summary, raw }, null, 2));
+  const command = `node --import tsx bench/xn/xn-bench.ts ${argv.join(' ')}`.trim();
+  writeFileSync(
+    join(outDir, `xn-bench-${tag}.json`),
+    JSON.stringify({ latency, scale: latency ? SCALE : null, rounds, command, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version, loadavg: [load0, load1] }, summary, runs }, null, 2),
+  );
   writeFileSync(join(outDir, `xn-bench-${tag}.md`), `${lines.join('\n')}\n`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

@@ -105,7 +105,16 @@ export const ConfigSchema = Type.Object(
     // disk + buffer cache (issue 6; src/disk, src/kernel/bcache)
     disk: Type.Object(
       {
-        path: Type.String({ default: 'exolinux-disk.db', description: 'the SQLite disk file (make it with `exolinuxd disk format FILE`)' }),
+        path: Type.String({
+          default: 'var/exolinux-disk.db',
+          description:
+            'the SQLite disk file; created and formatted when missing. A relative path is resolved against the folder of the --config file, or the package folder when there is none',
+        }),
+        formatBlocks: Type.Integer({ minimum: 64, maximum: 1 << 26, default: 16384, description: 'blocks of 4096 bytes of a disk file the daemon creates (64 MiB by default)' }),
+        xnRepair: Type.Boolean({
+          default: false,
+          description: 'after an unclean shutdown, clear the dangling and doubly-owned pointers XN finds at boot (else they are only reported)',
+        }),
         poolPages: Type.Integer({ minimum: 128, default: 8192, description: 'shared DMA pages of 4096 bytes (32 MiB by default)' }),
         cachePages: Type.Integer({ minimum: 64, default: 8000, description: 'buffer-cache page budget (must be below poolPages)' }),
         quickCheck: Type.Boolean({ default: true, description: 'run SQLite quick_check when the disk is opened' }),

@@ -14,7 +14,7 @@
  */
 export { BLOCK_SIZE, IO_EINVAL, IO_EIO, IO_ENODEV, IO_OK, MAX_RUN_BLOCKS, SECTOR_SIZE } from './constants.js';
 export { BlockDeviceBase, ioError, type BlockDevice, type BlockDeviceStats, type IoDone, type WriteRun } from './block-device.js';
-export { PagePool } from './page-pool.js';
+export { PagePool, ZERO_BLOCK } from './page-pool.js';
 export { MemoryBlockDevice, xorshift32, type MemoryDeviceOptions } from './memory-device.js';
 export { SqliteBlockDevice, type SqliteDeviceOptions } from './sqlite-device.js';
 export { checkDiskFile, DISK_FORMAT_VERSION, DISK_MAGIC, formatDiskFile, openDiskFile, type DiskCheckReport, type DiskGeometry } from './sqlite-format.js';

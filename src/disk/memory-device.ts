@@ -84,6 +84,30 @@ export class MemoryBlockDevice extends BlockDeviceBase {
     for (const [b, d] of opts.image ?? []) this.#durable.set(b, d.slice());
   }
 
+  /** Requests held by {@link MemoryBlockDevice.pause}, in submission order; null when running. */
+  #held: (() => void)[] | null = null;
+
+  /**
+   * Test hook: hold every request submitted from now on (they neither complete nor touch the
+   * medium) until {@link MemoryBlockDevice.resume} — "the disk is slow", deterministically.
+   */
+  pause(): void {
+    this.#held ??= [];
+  }
+
+  /** Run the held requests in submission order, and stop holding. */
+  resume(): void {
+    const held = this.#held ?? [];
+    this.#held = null;
+    for (const run of held) queueMicrotask(run);
+  }
+
+  /** Run `fn` asynchronously now, or when resumed. */
+  #later(fn: () => void): void {
+    if (this.#held !== null) this.#held.push(fn);
+    else queueMicrotask(fn);
+  }
+
   /** True once a simulated crash has happened. */
   get dead(): boolean {
     return this.#dead;
@@ -117,12 +141,12 @@ export class MemoryBlockDevice extends BlockDeviceBase {
 
   protected startRead(block: number, pages: ArrayLike<number>, done: IoDone): void {
     const fail = this.#fails();
-    queueMicrotask(() => {
+    this.#later(() => {
       if (fail) return done(IO_EIO);
       for (let i = 0; i < pages.length; i++) {
         const page = this.pool.page(pages[i] as number);
         const d = this.#latest(block + i);
-        if (d === undefined) page.fill(0);
+        if (d === undefined) this.pool.zero(pages[i] as number);
         else page.set(d);
       }
       done(IO_OK);
@@ -141,7 +165,7 @@ export class MemoryBlockDevice extends BlockDeviceBase {
         }
       }
     }
-    queueMicrotask(() => {
+    this.#later(() => {
       if (fail) return done(IO_EIO);
       if (this.writeThrough) for (const w of writes) this.#durable.set(w.block, w.data);
       else this.#pending.push(...writes);
@@ -151,7 +175,7 @@ export class MemoryBlockDevice extends BlockDeviceBase {
 
   protected startFlush(done: IoDone): void {
     const fail = this.#fails();
-    queueMicrotask(() => {
+    this.#later(() => {
       if (fail) return done(IO_EIO);
       this.#flushes++;
       if (!this.writeThrough && this.#flushes === this.#opts.crashAtFlush) {

@@ -6,6 +6,12 @@
  */
 import { BLOCK_SIZE } from './constants.js';
 
+/**
+ * A block of zeros. Zero a shared page with `page.set(ZERO_BLOCK)`, never `page.fill(0)`: V8
+ * fills a SharedArrayBuffer view byte by byte (~4 µs per 4 KiB here, against ~0.5 µs for the copy).
+ */
+export const ZERO_BLOCK = new Uint8Array(BLOCK_SIZE);
+
 /** A fixed set of shared pages with a free stack. Allocation and free are O(1). */
 export class PagePool {
   /** The shared memory; the disk controller maps the same buffer. */
@@ -36,6 +42,11 @@ export class PagePool {
     const v = this.#views[i];
     if (v === undefined) throw new RangeError(`page ${i} outside pool of ${this.pageCount}`);
     return v;
+  }
+
+  /** Zero page `i` (see {@link ZERO_BLOCK}). */
+  zero(i: number): void {
+    this.page(i).set(ZERO_BLOCK);
   }
 
   /** True when `i` names a page of this pool. */

@@ -283,8 +283,12 @@ export class SqliteBlockDevice extends BlockDeviceBase {
       if (--req.remaining === 0) req.done(req.status);
     }
     this.#pump();
-    if (this.#outstanding === 0) this.#worker.unref();
-    else this.#arm();
+    // While closing, the worker stays referenced until it says `closed`: a late wake-up message
+    // (the controller answers a C_WAKE raised before main drained on its own) must not let the
+    // process exit in between.
+    if (this.#outstanding === 0) {
+      if (!this.closed) this.#worker.unref();
+    } else this.#arm();
   }
 
   protected startRead(block: number, pages: ArrayLike<number>, done: IoDone): void {

@@ -38,6 +38,7 @@ import {
   type ControllerMessage,
 } from './controller-protocol.js';
 import { clookOrder, DiskLatencyModel } from './latency-model.js';
+import { ZERO_BLOCK } from './page-pool.js';
 import { openDiskFile } from './sqlite-format.js';
 
 const init = workerData as ControllerInit;
@@ -111,12 +112,12 @@ function doRead(base: number): void {
   let next = 0; // index of the next page to fill
   for (const row of selRun.iterate(block, block + count) as IterableIterator<[number, Buffer]>) {
     const k = row[0] - block;
-    for (; next < k; next++) pageBuf[ring[base + 4 + next] as number]?.fill(0);
+    for (; next < k; next++) pageBuf[ring[base + 4 + next] as number]?.set(ZERO_BLOCK);
     pageBuf[ring[base + 4 + k] as number]?.set(row[1]);
     next = k + 1;
     stats[S_RREAD]! += 1;
   }
-  for (; next < count; next++) pageBuf[ring[base + 4 + next] as number]?.fill(0);
+  for (; next < count; next++) pageBuf[ring[base + 4 + next] as number]?.set(ZERO_BLOCK);
 }
 
 function doWrite(base: number): void {
@@ -243,12 +244,17 @@ function complete(slot: number, st: number): void {
   Atomics.store(ring, C_CQ_TAIL, cqTail);
 }
 
+/** How long an idle controller sleeps before it looks at C_CLOSE again (ms). */
+const CLOSE_POLL_MS = 50;
+
 let head = 0;
 for (;;) {
   const tail = Atomics.load(ring, C_SQ_TAIL);
   if (tail === head) {
     if (Atomics.load(ring, C_CLOSE) === 1) break;
-    Atomics.wait(ring, C_SQ_TAIL, tail);
+    // Bounded: a close raised between the check above and this wait notifies before we sleep
+    // (the tail is unchanged, so the wait would not return); the timeout re-checks it.
+    Atomics.wait(ring, C_SQ_TAIL, tail, CLOSE_POLL_MS);
     continue;
   }
   // Take every queued entry (main publishes the tail only after whole groups).

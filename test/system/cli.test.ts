@@ -57,7 +57,7 @@ describe.skipIf(skip !== undefined)('exolinuxd --netns', () => {
   it('creates the namespace, runs its cards inside it, and removes it at exit', async () => {
     const sock = join(dir, 'admin.sock');
     const child = spawn(process.execPath, [MAIN, '--netns', ns], {
-      env: { ...process.env, EXOLINUX_ADMIN__SOCKET_PATH: sock, EXOLINUX_LOG__PRETTY: 'false' },
+      env: { ...process.env, EXOLINUX_ADMIN__SOCKET_PATH: sock, EXOLINUX_LOG__PRETTY: 'false', EXOLINUX_DISK__PATH: join(dir, 'disk.db') },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

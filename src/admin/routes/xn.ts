@@ -1,19 +1,26 @@
 /**
- * Admin routes of XN: roots, types (with disassembled UDFs), one block's registry entry and
- * contents, and an online fsck. Register with `app.register(xnRoutes, { xn })`.
+ * Admin routes of XN: status and boot report, roots, types (with disassembled UDFs), one block's
+ * registry entry and contents, and an online fsck. Register with
+ * `app.register(xnRoutes, { xn, syscalls })`.
  *
+ * - `GET /v1/xn` — online, superblock, what the boot found (clean or rebuilt, fsck summary),
+ *   call counters, processes holding XN state, completion routing counters.
  * - `GET /v1/xn/roots` — the root catalogue (roots and stored templates).
  * - `GET /v1/xn/types` — loaded types: layout, slots, read sets, raw extents, UDF listings.
- * - `GET /v1/xn/blocks/:db` — registry entry, parent chain, freemap bit, hexdump if in core.
+ * - `GET /v1/xn/blocks/:db[?source=disk]` — registry entry, parent chain, freemap bit, hexdump
+ *   of the cached page (or, with `source=disk`, of the block as it is on the disk).
  * - `POST /v1/xn/fsck` — walk every root over the current state; read-only.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { disassemble, type Xn } from '../../kernel/xn/index.js';
+import type { BlockDeviceSyscalls } from '../../kernel/bcache/index.js';
+import { disassemble, type Xn, type XnSyscalls } from '../../kernel/xn/index.js';
 import { badRequest, errorResponses, notFound } from '../errors.js';
 
 /** Options of {@link xnRoutes}. */
 export interface XnRoutesOptions {
   xn: Xn;
+  /** The system-call layers, when the machine registered them (their counters are shown). */
+  syscalls?: { xn: XnSyscalls; blkdev: BlockDeviceSyscalls } | null;
 }
 
 /** Classic hexdump: offset, 16 bytes in hex, printable ASCII. */
@@ -33,6 +40,28 @@ export function hexdump(b: Uint8Array): string[] {
 export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) => {
   const { xn } = opts;
   const anyObj = { type: 'object', additionalProperties: true } as const;
+
+  app.get('/v1/xn', { schema: { response: { 200: anyObj } } }, async () => {
+    const boot = xn.bootReport;
+    const f = boot?.fsck ?? null;
+    const sc = opts.syscalls ?? null;
+    return {
+      online: xn.online,
+      superblock: xn.online ? xn.superblock : null,
+      boot:
+        boot === null
+          ? null
+          : {
+              formatted: boot.formatted,
+              wasClean: boot.wasClean,
+              reason: boot.reason,
+              fsck: f === null ? null : { roots: f.roots, reachableBlocks: f.reachableBlocks, dangling: f.dangling, doublyOwned: f.doublyOwned, repaired: f.repaired, problems: f.problems.slice(0, 50) },
+            },
+      stats: xn.stats(),
+      processes: sc?.xn.contexts() ?? 0,
+      completions: sc === null ? null : { xn: { ...sc.xn.completions }, blkdev: { ...sc.blkdev.completions } },
+    };
+  });
 
   app.get('/v1/xn/roots', { schema: { response: { 200: anyObj } } }, async () => {
     const types = new Map(xn.types().map((t) => [t.id, t.name]));
@@ -75,17 +104,23 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     })),
   }));
 
-  app.get<{ Params: { db: number } }>(
+  app.get<{ Params: { db: number }; Querystring: { source?: 'cache' | 'disk' } }>(
     '/v1/xn/blocks/:db',
     {
       schema: {
         params: { type: 'object', properties: { db: { type: 'integer', minimum: 0 } }, required: ['db'], additionalProperties: false },
+        querystring: { type: 'object', properties: { source: { type: 'string', enum: ['cache', 'disk'] } }, additionalProperties: false },
         response: { 200: anyObj, ...errorResponses },
       },
     },
     async (req) => {
       const info = xn.blockInfo(req.params.db);
       if (info === null) throw notFound(`block ${req.params.db} is outside the disk`);
+      let onDisk: Uint8Array | null = null;
+      if (req.query.source === 'disk') {
+        onDisk = new Uint8Array(xn.device.blockSizeBytes);
+        await xn.device.read(info.db, 1, onDisk);
+      }
       return {
         db: info.db,
         allocated: info.allocated,
@@ -93,7 +128,8 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
         parents: info.parents,
         root: info.root >= 0 ? info.root : null,
         inCore: info.page !== null,
-        hexdump: info.page === null ? null : hexdump(info.page),
+        source: onDisk !== null ? 'disk' : 'cache',
+        hexdump: onDisk !== null ? hexdump(onDisk) : info.page === null ? null : hexdump(info.page),
       };
     },
   );

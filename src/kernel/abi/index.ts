@@ -18,3 +18,8 @@ export { Libc, ProcessExit } from './libc.js';
 export type { SignalHandler, SyscallPort } from './libc.js';
 export { Heap, HeapCorruption, readHeapStats } from './malloc.js';
 export type { HeapStats } from './malloc.js';
+export * from './xn.js';
+export * from './xn-template.js';
+export * from './blkdev.js';
+export { XnClient } from './xn-client.js';
+export type { ChanRecord, XnAttrEntry, XnInfo, XnModArg, XnOpArg, XnReport, XnRootEntry } from './xn-client.js';

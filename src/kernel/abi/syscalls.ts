@@ -41,10 +41,10 @@ import {
   TIMESPEC_BYTES,
   TIMEVAL_BYTES,
   XN_ATTR_BYTES,
-  XN_CATALOGUE_BYTES,
   XN_OP_BYTES,
   XN_ROOT_ENTRY_BYTES,
 } from './layout.js';
+import { XN_INFO_BYTES, XN_IOE_BYTES, XN_NAME_MAX, XN_REPORT_BYTES } from './xn.js';
 
 /** Direction of a pointer argument, from the caller's view. */
 export type Dir = 'in' | 'out' | 'inout';
@@ -126,9 +126,6 @@ export function xnThinError(errno: number): number {
   return -27;
 }
 
-/** Length of an XN name including its NUL (Xok: 80). */
-const XN_NAME_MAX = 80;
-
 export const SYSCALLS = [
   // ---- files and descriptors ----
   { nr: 0, name: 'read', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'read up to count bytes; -EAGAIN when nothing is ready (never blocks: see read_wait)' },
@@ -186,36 +183,48 @@ export const SYSCALLS = [
   { nr: 1017, name: 'dpf_geterror', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'the socket’s last refused dpf_attach/dpf_detach: "DPF_CODE (n): reason" and the verifier log, NUL-terminated; returns its full length' },
   { nr: 1018, name: 'dpf_ifinfo', args: [uint('card'), struct('info', 'out', DPF_IFINFO_BYTES)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'describe card (an index): name, MAC, MTU, the machine’s IPv4 address; -ENODEV past the last card' },
 
-  // ---- XN (thesis Appendix A; reserved for the XN subsystem; asynchronous calls notify a channel) ----
-  { nr: 1100, name: 'xn_init', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'initialise XN, rebuild the freemap, report corruption (reserved)' },
-  { nr: 1101, name: 'xn_shutdown', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'write XN’s metadata and the clean marker (reserved)' },
-  { nr: 1102, name: 'xn_root', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'block of XN’s root catalogue (sys_root) (reserved)' },
-  { nr: 1103, name: 'xn_info', args: [struct('info', 'out', 32)], blocking: false, errors: 'xn', owner: 'xn', doc: 'layout: r_db, t_db, f_db, f_nbytes as u64 (reserved)' },
-  { nr: 1104, name: 'db_find_free', args: [ulong('hint'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'first block of a free run, or 0 (reserved)' },
-  { nr: 1105, name: 'xn_alloc', args: [ulong('da'), struct('op', 'inout', XN_OP_BYTES), int('nilp')], blocking: false, errors: 'xn', owner: 'xn', doc: 'allocate blocks, recorded in the parent (reserved)' },
-  { nr: 1106, name: 'xn_free', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES), int('nilp')], blocking: false, errors: 'xn', owner: 'xn', doc: 'free blocks, recorded in the parent (reserved)' },
-  { nr: 1107, name: 'xn_swap', args: [ulong('v1'), struct('op1', 'inout', XN_OP_BYTES), ulong('v2'), struct('op2', 'inout', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'atomically swap the parents of two block sets (reserved)' },
-  { nr: 1108, name: 'xn_move', args: [ulong('dst'), struct('msrc', 'inout', XN_OP_BYTES), ulong('src'), struct('mdst', 'inout', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'change the parent of a block set (reserved)' },
-  { nr: 1109, name: 'xn_bind', args: [ulong('db'), int('ppn'), uint('cap'), uint('flag'), int('alloc')], blocking: false, errors: 'xn', owner: 'xn', doc: 'bind a buffer-cache page to a block (reserved)' },
-  { nr: 1110, name: 'xn_unbind', args: [ulong('db'), int('ppn'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'drop a block’s buffer-cache page (reserved)' },
-  { nr: 1111, name: 'xn_writeb', args: [ulong('da'), buf('src', 'in', 2, 1), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy bytes into a block’s buffer (reserved)' },
-  { nr: 1112, name: 'xn_readb', args: [buf('dst', 'out', 2, 1), ulong('da'), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy bytes out of a block’s buffer (reserved)' },
-  { nr: 1113, name: 'xn_readin', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous read into the cache; one channel record per block run (reserved)' },
-  { nr: 1114, name: 'xn_writeback', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous write-back; notifies the channel (reserved)' },
-  { nr: 1115, name: 'xn_read_and_insert', args: [ulong('db'), uint('nblocks'), fd('chan')], blocking: false, errors: 'xn', owner: 'xn', doc: 'read blocks into new cache entries; notifies the channel (reserved)' },
-  { nr: 1116, name: 'install_mount', args: [str('name', XN_NAME_MAX), struct('db', 'inout', 8), uint('nelem'), uint('type'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'create a persistent named root (reserved)' },
-  { nr: 1117, name: 'xn_mount', args: [struct('root', 'out', XN_ROOT_ENTRY_BYTES), str('name', XN_NAME_MAX), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'read in a named root (reserved)' },
-  { nr: 1118, name: 'type_import', args: [str('name', XN_NAME_MAX)], blocking: false, errors: 'xn', owner: 'xn', doc: 'create a persistent named type; returns its id (reserved)' },
-  { nr: 1119, name: 'type_mount', args: [str('name', XN_NAME_MAX)], blocking: false, errors: 'xn', owner: 'xn', doc: 'load a persistent named type; returns its id (reserved)' },
-  { nr: 1120, name: 'xn_read_catalogue', args: [struct('catalogue', 'out', XN_CATALOGUE_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out the type/root catalogue (reserved)' },
-  { nr: 1121, name: 'xn_insert_attr', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'register blocks a parent already points to (reserved)' },
-  { nr: 1122, name: 'xn_read_attr', args: [buf('dst', 'out', 2, XN_ATTR_BYTES), ulong('db'), uint('nblocks'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out registry records of blocks (reserved)' },
-  { nr: 1123, name: 'xn_delete_attr', args: [ulong('db'), uint('nblocks'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'drop registry records of blocks (reserved)' },
-  { nr: 1124, name: 'xn_set_type', args: [ulong('da'), int('expectedType'), buf('src', 'in', 3, 1), uint('nbytes'), uint('cap')], blocking: false, errors: 'xn', owner: 'xn', doc: 'set a union’s type once (reserved)' },
+  // ---- XN (thesis §3.3, Appendix A; structures and codes in ./xn.ts). Asynchronous calls return
+  // a request id (≥ 1, kernel-assigned) and notify on completion: `chan` (a channel fd, or
+  // XN_NO_CHAN = -1) gets one record {id, XN_DEV, first block, status} in a slot reserved at
+  // issue; `counter` (a 4-byte-aligned int in the caller's memory, or 0) is decremented (Xok's
+  // xn_cnt_t). ----
+  { nr: 1100, name: 'xn_init', args: [struct('report', 'out', XN_REPORT_BYTES, true), uint('flags')], blocking: true, errors: 'xn', owner: 'xn', doc: 'uid 0: bring XN online (flags: XN_INIT_REPAIR) and report the boot; 1 when it already was (the report is the boot’s)' },
+  { nr: 1101, name: 'xn_shutdown', args: [], blocking: true, errors: 'xn', owner: 'xn', doc: 'uid 0: write the catalogue, freemap and clean marker; XN_DIRTY_BLOCKS while a registered block is dirty' },
+  { nr: 1102, name: 'xn_root', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'first block of the root catalogue (sys_root)' },
+  { nr: 1103, name: 'xn_info', args: [struct('info', 'out', XN_INFO_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'layout: catalogue and freemap blocks, freemap bytes, disk size (struct xn_info)' },
+  { nr: 1104, name: 'db_find_free', args: [ulong('hint'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'first block of a free run of nblocks at or after hint, or 0' },
+  { nr: 1105, name: 'xn_alloc', args: [ulong('da'), struct('op', 'inout', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'allocate op’s extent under the pointer slot at byte address da (op.db = 0: XN chooses, written back)' },
+  { nr: 1106, name: 'xn_free', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'free op’s extent from the slot at da; reusable once the parent is written without it' },
+  { nr: 1107, name: 'xn_swap', args: [ulong('da1'), struct('op1', 'in', XN_OP_BYTES), ulong('da2'), struct('op2', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'atomically exchange two extents between two pointer slots' },
+  { nr: 1108, name: 'xn_move', args: [ulong('dst'), struct('dstOp', 'in', XN_OP_BYTES), ulong('src'), struct('srcOp', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'move an extent from the slot at src to the slot at dst (new pointer set before the old is cleared)' },
+  { nr: 1109, name: 'xn_bind', args: [ulong('db'), uint('nblocks'), uint('flag'), buf('src', 'in', 1, 4096, true)], blocking: false, errors: 'xn', owner: 'xn', doc: 'give registered blocks [db, db+nblocks) cache pages: zero-filled (XN_ZERO_FILL, XN_ALLOC_ZERO), or src’s bytes for raw data blocks (XN_BIND_CONTENTS)' },
+  { nr: 1110, name: 'xn_unbind', args: [ulong('db'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'drop the cache pages of clean registered blocks [db, db+nblocks)' },
+  { nr: 1111, name: 'xn_writeb', args: [ulong('da'), buf('src', 'in', 2, 1), uint('nbytes')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy bytes into raw-writable fields at da (may span consecutive blocks)' },
+  { nr: 1112, name: 'xn_readb', args: [buf('dst', 'out', 2, 1), ulong('da'), uint('nbytes')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy readable bytes at da out (may span consecutive blocks)' },
+  { nr: 1113, name: 'xn_readin', args: [ulong('db'), uint('nblocks'), int('chan'), uint('counter')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous read of [db, db+nblocks) into the cache; a request id, one notification when all are in' },
+  { nr: 1114, name: 'xn_writeback', args: [ulong('db'), uint('nblocks'), int('chan'), uint('counter')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous durable write of [db, db+nblocks); a request id, one notification' },
+  { nr: 1115, name: 'xn_read_and_insert', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES), int('chan'), uint('counter')], blocking: false, errors: 'xn', owner: 'xn', doc: 'insert_attr of op’s extent under da, then readin of it; one notification' },
+  { nr: 1116, name: 'install_mount', args: [str('name', XN_NAME_MAX + 1), struct('db', 'inout', 8), uint('nelem'), uint('type'), uint('mode')], blocking: false, errors: 'xn', owner: 'xn', doc: 'create a named root owned by the caller’s uid (*db = 0: XN chooses, written back); mode: XN_MODE_OTHER_*' },
+  { nr: 1117, name: 'xn_mount', args: [struct('root', 'out', XN_ROOT_ENTRY_BYTES), str('name', XN_NAME_MAX + 1)], blocking: false, errors: 'xn', owner: 'xn', doc: 'look up a named root, take the capability the caller’s uid allows, copy out its struct xn_root_entry' },
+  { nr: 1118, name: 'type_import', args: [str('name', XN_NAME_MAX + 1)], blocking: false, errors: 'xn', owner: 'xn', doc: 'make the XN_DB root name, written with an encoded template, a type; its id (stable; durable with the catalogue)' },
+  { nr: 1119, name: 'type_mount', args: [str('name', XN_NAME_MAX + 1)], blocking: false, errors: 'xn', owner: 'xn', doc: 'the (stable) type id of a stored template' },
+  { nr: 1120, name: 'xn_read_catalogue', args: [buf('entries', 'out', 1, XN_ROOT_ENTRY_BYTES), uint('max')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out up to max catalogue entries (struct xn_root_entry); how many were copied' },
+  { nr: 1121, name: 'xn_insert_attr', args: [ulong('da'), struct('op', 'in', XN_OP_BYTES)], blocking: false, errors: 'xn', owner: 'xn', doc: 'register blocks the slot at da already points to, without reading them' },
+  { nr: 1122, name: 'xn_read_attr', args: [buf('dst', 'out', 2, XN_ATTR_BYTES), ulong('db'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'copy out the registry entries (struct xn_attr) of [db, db+nblocks)' },
+  { nr: 1123, name: 'xn_delete_attr', args: [ulong('db'), uint('nblocks')], blocking: false, errors: 'xn', owner: 'xn', doc: 'forget clean, initialized, childless registry entries (and their pages)' },
+  { nr: 1124, name: 'xn_set_type', args: [ulong('da'), int('expectedType'), buf('src', 'in', 3, 1), uint('nbytes'), uint('at')], blocking: false, errors: 'xn', owner: 'xn', doc: 'set the discriminator of the union member at da once: src goes to byte at of the member' },
+  { nr: 1125, name: 'xn_readinv', args: [buf('iov', 'in', 1, XN_IOE_BYTES), uint('iovcnt'), int('chan'), uint('counter')], blocking: false, errors: 'xn', owner: 'xn', doc: 'asynchronous read of several runs (struct xn_ioe); one notification when all are in' },
+  { nr: 1126, name: 'xn_writebackv', args: [buf('iov', 'in', 1, XN_IOE_BYTES), uint('iovcnt'), int('chan'), uint('counter')], blocking: false, errors: 'xn', owner: 'xn', doc: 'write several runs as one atomic group (required for blocks a swap/move coupled); one notification' },
+  { nr: 1127, name: 'xn_readin_sync', args: [ulong('db'), uint('nblocks')], blocking: true, errors: 'xn', owner: 'xn', doc: 'readin that returns when the blocks are in (status of the read)' },
+  { nr: 1128, name: 'xn_writeback_sync', args: [ulong('db'), uint('nblocks')], blocking: true, errors: 'xn', owner: 'xn', doc: 'writeback that returns when the blocks are durable (status of the write)' },
+  { nr: 1129, name: 'xn_fsck', args: [struct('report', 'out', XN_REPORT_BYTES)], blocking: true, errors: 'xn', owner: 'xn', doc: 'uid 0: walk every root over the current state, read-only; fills struct xn_report' },
 
-  // ---- raw block device (thesis §3.3.4's minimal alternative; reserved) ----
-  { nr: 1200, name: 'prefetch', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'read n blocks into the buffer cache, then notify chan (reserved)' },
-  { nr: 1201, name: 'commit', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'write n cached blocks to disk, then notify chan (reserved)' },
+  // ---- raw block device (thesis §3.3.1's minimal alternative; constants in ./blkdev.ts) ----
+  { nr: 1200, name: 'prefetch', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'read n blocks of a block-device fd into the buffer cache; a request id, then one channel record' },
+  { nr: 1201, name: 'commit', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'write the dirty cached blocks of [block, block+n) to disk; a request id, then one channel record' },
+  { nr: 1202, name: 'blkdev_open', args: [int('flags')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'uid 0: open the raw disk (O_RDONLY/O_WRONLY/O_RDWR, O_DIRECT, O_CLOEXEC); the fd' },
+  { nr: 1203, name: 'blkdev_pread', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count'), ulong('offset')], blocking: true, errors: 'errno', owner: 'blockdev', doc: 'read count bytes at a block-aligned byte offset (cached blocks from the cache, others from the disk)' },
+  { nr: 1204, name: 'blkdev_pwrite', args: [fd('fd'), buf('buf', 'in', 2, 1), uint('count'), ulong('offset')], blocking: true, errors: 'errno', owner: 'blockdev', doc: 'write count bytes at a block-aligned offset: to the disk (O_DIRECT, durable on return) or into the cache (commit writes)' },
 ] as const satisfies readonly SyscallDecl[];
 
 /** All declarations, as the general type. */

@@ -1,12 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
+import { MemoryBlockDevice } from '../../disk/index.js';
 import { BufferCache } from './buffer-cache.js';
-import { rawCommit, rawCopyIn, rawCopyOut, rawPrefetch, RAW_EBUSY, RAW_EPERM } from './raw-access.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
 console.log(`buffer-cache properties: SEED=${seed}`);
-const root = { pid: 1, uid: 0 };
 
 describe('BufferCache', () => {
   it('never exceeds its page budget and never evicts dirty, pinned or locked pages (property)', () => {
@@ -56,35 +54,5 @@ describe('BufferCache', () => {
     c.setDirty(y, true);
     expect(c.attachPage(c.ensure(5))).toBe(false);
     expect(c.stats().pageAllocFailures).toBe(1);
-  });
-});
-
-describe('raw device access through the cache (thesis §3.3.1)', () => {
-  it('prefetches, copies, commits durably, and notifies once per request', async () => {
-    const dev = new MemoryBlockDevice({ blockCount: 32 });
-    const c = new BufferCache(dev, 16);
-    const data = new Uint8Array(BLOCK_SIZE).fill(0x42);
-    expect(rawCopyIn(c, root, 7, 0, data)).toBe(0);
-    const done = await new Promise<[number, number, number]>((r) => expect(rawCommit(c, root, 0, 32, 99, (...a) => r(a))).toBe(0));
-    expect(done).toEqual([99, 0, 0]);
-    expect(dev.durableImage().get(7)?.[5]).toBe(0x42);
-    c.detachPage(c.peek(7)!);
-    const got = await new Promise<[number, number, number]>((r) => expect(rawPrefetch(c, root, 5, 4, 7, (...a) => r(a))).toBe(0));
-    expect(got[2]).toBe(0);
-    const out = new Uint8Array(16);
-    expect(rawCopyOut(c, root, 7, 100, out)).toBe(0);
-    expect(out.every((v) => v === 0x42)).toBe(true);
-  });
-
-  it('refuses non-root callers, bad ranges and XN-registered blocks', () => {
-    const dev = new MemoryBlockDevice({ blockCount: 8 });
-    const c = new BufferCache(dev, 4);
-    const sink = () => undefined;
-    expect(rawPrefetch(c, { pid: 2, uid: 1000 }, 0, 1, 0, sink)).toBe(-RAW_EPERM);
-    expect(rawPrefetch(c, root, 7, 2, 0, sink)).toBeLessThan(0);
-    expect(rawPrefetch(c, root, 0, 0, 0, sink)).toBeLessThan(0);
-    c.ensure(3).reg = { type: 4, parentDb: -1, parentOff: 0, parentSlot: 0, initialized: true, uninitChildren: 0 };
-    expect(rawCommit(c, root, 0, 8, 0, sink)).toBe(-RAW_EBUSY);
-    expect(rawCopyIn(c, root, 3, 0, new Uint8Array(BLOCK_SIZE))).toBe(-RAW_EBUSY);
   });
 });

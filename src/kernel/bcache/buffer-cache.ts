@@ -48,6 +48,8 @@ export interface BufEntry {
 
 /** Counters of the cache. */
 export interface BufferCacheStats {
+  /** Gauge: read runs and write groups in flight. */
+  inFlight: number;
   entries: number;
   registered: number;
   pages: number;
@@ -75,6 +77,9 @@ export class BufferCache {
   /** Evictable entries (page, clean, unlocked, unpinned) in LRU order, oldest first. */
   readonly #lru = new Map<number, BufEntry>();
   #pages = 0;
+  /** Requests (read runs, write groups) submitted and not yet completed. */
+  #inFlight = 0;
+  readonly #idleWaiters: (() => void)[] = [];
   readonly #c = {
     hits: 0,
     misses: 0,
@@ -226,12 +231,36 @@ export class BufferCache {
     this.#lock(es, true);
     this.#c.readRequests++;
     this.#c.blocksRead += es.length;
+    this.#inFlight++;
     const pages = es.map((e) => e.page);
     this.device.readPages((es[0] as BufEntry).db, pages, (st) => {
       this.#lock(es, false);
       if (st !== IO_OK) this.#c.ioErrors++;
       done(st);
+      this.#ioDone();
     });
+  }
+
+  #ioDone(): void {
+    if (--this.#inFlight === 0) for (const w of this.#idleWaiters.splice(0)) w();
+  }
+
+  #requestId = 0;
+
+  /**
+   * A fresh request id (1 … 2^32 − 1, then wrapping) for an asynchronous request on this disk.
+   * XN and the raw device share the sequence, so a channel that serves both never sees two
+   * pending requests with one id.
+   */
+  nextRequestId(): number {
+    this.#requestId = this.#requestId >= 0xffff_fffe ? 1 : this.#requestId + 1;
+    return this.#requestId;
+  }
+
+  /** Resolves when no request of this cache is in flight (at once when none is). */
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
   /**
@@ -243,11 +272,13 @@ export class BufferCache {
     this.#lock(all, true);
     this.#c.writeRequests++;
     this.#c.blocksWritten += all.length;
+    this.#inFlight++;
     const finish = (st: number): void => {
       this.#lock(all, false);
       if (st === IO_OK) for (const e of all) this.setDirty(e, false);
       else this.#c.ioErrors++;
       done(st);
+      this.#ioDone();
     };
     this.device.writeGroup(
       runs.map((r) => ({ block: (r[0] as BufEntry).db, pages: r.map((e) => e.page) })),
@@ -271,6 +302,7 @@ export class BufferCache {
       if (e.pins > 0) pinned++;
     }
     return {
+      inFlight: this.#inFlight,
       entries: this.#entries.size,
       registered,
       pages: this.#pages,

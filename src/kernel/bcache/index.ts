@@ -4,21 +4,11 @@
  * LRU eviction of clean unpinned pages under a page budget — and the raw-device access path
  * (prefetch/commit) of the thesis's minimal alternative, on the same cache.
  *
- * It imports only the disk layer. It never decides whether a write is allowed; XN does.
+ * The raw device's descriptor kind and system calls (`blkdev.ts`) and the routing of asynchronous
+ * completions to channels and counters (`completion.ts`, shared with XN) live here too. The cache
+ * itself never decides whether a write is allowed; XN, or the raw device's root-only rule, does.
  */
 export { BufferCache, type BufEntry, type BufferCacheStats, type RegistryState } from './buffer-cache.js';
-export {
-  rawCommit,
-  rawCopyIn,
-  rawCopyOut,
-  rawPrefetch,
-  RAW_EAGAIN,
-  RAW_EBUSY,
-  RAW_EINVAL,
-  RAW_EIO,
-  RAW_ENOMEM,
-  RAW_EPERM,
-  RAW_MAX_BLOCKS,
-  type Caller,
-  type CompletionSink,
-} from './raw-access.js';
+export { rawCommit, rawPrefetch, rawRead, rawSync, rawWrite, RAW_MAX_BLOCKS, type Caller, type CompletionSink } from './raw-access.js';
+export { CompletionRoute, completionStats, type CompletionKernel, type CompletionStats } from './completion.js';
+export { BlockDevFile, registerBlockDeviceSyscalls, type BlockDeviceSyscalls } from './blkdev.js';

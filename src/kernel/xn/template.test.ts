@@ -1,9 +1,10 @@
 /** UDF verifier: tables of accepted and refused templates with the expected reason. */
 import { describe, expect, it } from 'vitest';
-import { XN_DB } from './codes.js';
+import { XN_DB } from '../abi/xn.js';
 import { dirTemplate } from './testing/libfs.js';
-import { decodeTemplate, DB_TYPE, encodeTemplate, importTemplate, verifyTemplate, type TemplateSpec, type XnType } from './template.js';
-import { assemble, disassemble, runUdf, UdfOutput } from './udf.js';
+import { assemble, disassemble, encodeTemplate, type TemplateSpec } from '../abi/xn-template.js';
+import { decodeTemplate, DB_TYPE, importTemplate, verifyTemplate, type XnType } from './template.js';
+import { runUdf, UdfOutput } from './udf.js';
 
 const env = (id: number): XnType | undefined => (id === XN_DB ? DB_TYPE : undefined);
 const base = (over: Partial<Extract<TemplateSpec, { cls: 'base' }>>): TemplateSpec => ({

@@ -1,6 +1,8 @@
 /**
- * Templates: how a library file system describes its metadata to XN (facts §2.3), their binary
- * form (what `type_import` receives and the catalogue stores), and the import-time verifier.
+ * Templates: how a library file system describes its metadata to XN (facts §2.3) — the kernel
+ * side: decoding the binary form a process hands to `type_import` (untrusted input: every field
+ * checked, never a throw) and the import-time verifier. The description and its encoder live in
+ * the ABI (`src/kernel/abi/xn-template.ts`), since a user library builds templates.
  *
  * Classes:
  * - **base**: `nbytes` of metadata with `nslots` pointer slots; `owns(slot)` emits the typed
@@ -11,11 +13,6 @@
  * - **union**: one of several equally sized base arms, chosen by a discriminator extent
  *   (`typeAccess`) that `getType` reads; zero means NIL. Set once, by `set_type`.
  *
- * Binary form (little-endian 32-bit words): magic "XNT1", class (1 base, 2 struct, 3 union),
- * nbytes, 20 words of NUL-padded name (80 bytes), then
- * base: nslots, nRawRead, nRawWrite, ownsInsts, readSetInsts, extents (off,len)…, code words;
- * struct: nMembers, member ids; union: taOff, taLen, nArms, arm ids, getTypeInsts, code words.
- *
  * Verification (refusals name the reason): well-formed encoding; name NUL-terminated within 80
  * bytes; no stores, no register/branch out of range, no writes to r0, within the instruction
  * limit; readSet may not load and emits only byte extents; owns emits only allocatable types;
@@ -24,38 +21,21 @@
  * types of equal size whose read sets and raw-write extents avoid the discriminator, and a zero
  * discriminator is NIL.
  */
-import { XN_BYTES, XN_DB, XN_FIRST_USER_TYPE, XN_MAX_TEMPLATES, XN_NIL, XN_SELF_TYPE } from './codes.js';
-import { checkUdf, runUdf, UdfOutput, udfFaultText, UDF_OK, type Extent } from './udf.js';
-
-const MAGIC = 0x31544e58; // "XNT1"
-const NAME_WORDS = 20;
-/** Most pointer slots of a base type. */
-export const MAX_SLOTS = 1024;
-/** Most raw extents of each kind in a base type. */
-export const MAX_RAW_EXTENTS = 16;
-/** Most members of a struct (Xok: 48). */
-export const MAX_MEMBERS = 48;
-/** Most arms of a union. */
-export const MAX_ARMS = 16;
-/** Largest encoded template (bytes): 4 blocks. */
-export const MAX_TEMPLATE_BYTES = 4 * 4096;
-/** Bytes of every allocatable type (one block). */
-export const BLOCK_TYPE_BYTES = 4096;
-
-/** A template as a libFS writes it. */
-export type TemplateSpec =
-  | {
-      cls: 'base';
-      name: string;
-      nbytes: number;
-      nslots: number;
-      rawRead: Extent[];
-      rawWrite: Extent[];
-      owns: Int32Array;
-      readSet: Int32Array;
-    }
-  | { cls: 'struct'; name: string; members: number[] }
-  | { cls: 'union'; name: string; nbytes: number; typeAccess: Extent; getType: Int32Array; arms: number[] };
+import {
+  BLOCK_TYPE_BYTES,
+  encodeTemplate,
+  MAX_ARMS,
+  MAX_MEMBERS,
+  MAX_RAW_EXTENTS,
+  MAX_SLOTS,
+  MAX_TEMPLATE_BYTES,
+  TEMPLATE_MAGIC,
+  TEMPLATE_NAME_WORDS,
+  type Extent,
+  type TemplateSpec,
+} from '../abi/xn-template.js';
+import { XN_BYTES, XN_DB, XN_FIRST_USER_TYPE, XN_MAX_TEMPLATES, XN_NIL, XN_SELF_TYPE } from '../abi/xn.js';
+import { checkUdf, runUdf, UdfOutput, udfFaultText, UDF_OK } from './udf.js';
 
 /** One base-or-union piece of a type's flattened layout, at byte `off`. */
 export interface Member {
@@ -78,6 +58,8 @@ export interface XnType {
   readonly readSets: readonly Extent[][];
   readonly rawRead: readonly Extent[];
   readonly rawWrite: readonly Extent[];
+  /** What readb may copy out: the raw extents and every slot's read set (pointers are readable). */
+  readonly readable: readonly Extent[];
   /** Union only. */
   readonly typeAccess: Extent | null;
   readonly getType: Int32Array;
@@ -107,6 +89,7 @@ function makeBuiltinDb(): XnType {
     readSets: [],
     rawRead: [{ off: 0, len: BLOCK_TYPE_BYTES }],
     rawWrite: [{ off: 0, len: BLOCK_TYPE_BYTES }],
+    readable: [{ off: 0, len: BLOCK_TYPE_BYTES }],
     typeAccess: null,
     getType: new Int32Array(0),
     arms: [],
@@ -123,43 +106,25 @@ function makeBuiltinDb(): XnType {
 export const DB_TYPE: XnType = makeBuiltinDb();
 
 // ---------------------------------------------------------------------------------------------
-// Encoding
+// Decoding
 
-/** Encode a template to its binary form. */
-export function encodeTemplate(spec: TemplateSpec): Uint8Array {
-  const w: number[] = [MAGIC, spec.cls === 'base' ? 1 : spec.cls === 'struct' ? 2 : 3, 'nbytes' in spec ? spec.nbytes : 0];
-  const name = new Uint8Array(NAME_WORDS * 4);
-  name.set(new TextEncoder().encode(spec.name).subarray(0, NAME_WORDS * 4));
-  const nv = new DataView(name.buffer);
-  for (let i = 0; i < NAME_WORDS; i++) w.push(nv.getUint32(i * 4, true));
-  if (spec.cls === 'base') {
-    w.push(spec.nslots, spec.rawRead.length, spec.rawWrite.length, spec.owns.length >> 2, spec.readSet.length >> 2);
-    for (const e of [...spec.rawRead, ...spec.rawWrite]) w.push(e.off, e.len);
-    w.push(...spec.owns, ...spec.readSet);
-  } else if (spec.cls === 'struct') {
-    w.push(spec.members.length, ...spec.members);
-  } else {
-    w.push(spec.typeAccess.off, spec.typeAccess.len, spec.arms.length, ...spec.arms, spec.getType.length >> 2, ...spec.getType);
-  }
-  const out = new Uint8Array(w.length * 4);
-  const dv = new DataView(out.buffer);
-  w.forEach((x, i) => dv.setInt32(i * 4, x | 0, true));
-  return out;
-}
-
-/** Decode the binary form; a string is the reason it is malformed. Never throws. */
-export function decodeTemplate(bytes: Uint8Array): TemplateSpec | string {
+/**
+ * Decode the binary form; a string is the reason it is malformed. Never throws. `zeroTail`
+ * accepts zero bytes after the template (a template staged in whole disk blocks); any other
+ * trailing byte is refused.
+ */
+export function decodeTemplate(bytes: Uint8Array, zeroTail = false): TemplateSpec | string {
   if (bytes.length % 4 !== 0) return 'template length is not a multiple of 4 bytes';
   if (bytes.length > MAX_TEMPLATE_BYTES) return `template larger than ${MAX_TEMPLATE_BYTES} bytes`;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const nw = bytes.length / 4;
   let i = 0;
   const word = (): number | undefined => (i < nw ? dv.getInt32(4 * i++, true) : undefined);
-  if (word() !== MAGIC) return 'bad magic (not an XNT1 template)';
+  if (word() !== TEMPLATE_MAGIC) return 'bad magic (not an XNT1 template)';
   const cls = word();
   const nbytes = word();
-  if (cls === undefined || nbytes === undefined || nw < 3 + NAME_WORDS) return 'truncated template header';
-  const nameBytes = bytes.subarray(12, 12 + NAME_WORDS * 4);
+  if (cls === undefined || nbytes === undefined || nw < 3 + TEMPLATE_NAME_WORDS) return 'truncated template header';
+  const nameBytes = bytes.subarray(12, 12 + TEMPLATE_NAME_WORDS * 4);
   const nul = nameBytes.indexOf(0);
   if (nul < 0) return 'name not NUL-terminated within 80 bytes';
   if (nul === 0) return 'empty name';
@@ -169,7 +134,7 @@ export function decodeTemplate(bytes: Uint8Array): TemplateSpec | string {
   } catch {
     return 'name is not UTF-8';
   }
-  i = 3 + NAME_WORDS;
+  i = 3 + TEMPLATE_NAME_WORDS;
   const take = (count: number, what: string): Int32Array | string => {
     if (!Number.isInteger(count) || count < 0 || i + count > nw) return `truncated ${what}`;
     const out = new Int32Array(count);
@@ -219,7 +184,7 @@ export function decodeTemplate(bytes: Uint8Array): TemplateSpec | string {
     if (typeof getType === 'string') return getType;
     spec = { cls: 'union', name, nbytes, typeAccess: ta[0] as Extent, getType, arms: [...arms] };
   } else return `unknown template class ${cls}`;
-  if (i !== nw) return 'trailing bytes after the template';
+  if (i !== nw && (!zeroTail || bytes.subarray(4 * i).some((b) => b !== 0))) return 'trailing bytes after the template';
   return spec;
 }
 
@@ -307,6 +272,7 @@ export function verifyTemplate(spec: TemplateSpec, id: number, env: TypeEnv): Ve
       readSets,
       rawRead: spec.rawRead,
       rawWrite: spec.rawWrite,
+      readable: [...spec.rawRead, ...spec.rawWrite, ...readSets.flat()],
       typeAccess: null,
       getType: new Int32Array(0),
       arms: [],
@@ -340,6 +306,7 @@ export function verifyTemplate(spec: TemplateSpec, id: number, env: TypeEnv): Ve
       readSets: [],
       rawRead: [],
       rawWrite: [],
+      readable: [],
       typeAccess: null,
       getType: new Int32Array(0),
       arms: [],
@@ -379,6 +346,7 @@ export function verifyTemplate(spec: TemplateSpec, id: number, env: TypeEnv): Ve
     readSets: [],
     rawRead: [],
     rawWrite: [],
+    readable: [],
     typeAccess: ta,
     getType: spec.getType,
     arms,
@@ -391,9 +359,10 @@ export function verifyTemplate(spec: TemplateSpec, id: number, env: TypeEnv): Ve
   return { ok: true, type: t };
 }
 
-/** Decode and verify in one step (what type_import and boot use). */
-export function importTemplate(bytes: Uint8Array, id: number, env: TypeEnv): VerifyResult {
-  const spec = decodeTemplate(bytes);
+/** Decode and verify in one step (what type_import and boot use); the type's `source` is the
+ * exact encoding, so its length is the template's size. */
+export function importTemplate(bytes: Uint8Array, id: number, env: TypeEnv, zeroTail = false): VerifyResult {
+  const spec = decodeTemplate(bytes, zeroTail);
   if (typeof spec === 'string') return { ok: false, reason: spec };
   return verifyTemplate(spec, id, env);
 }

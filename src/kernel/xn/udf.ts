@@ -12,79 +12,8 @@
  * pointer), except that a byte extent (T = XN_BYTES) may start at offset 0. A run is bounded by an instruction budget and an extent limit. Division by zero gives
  * zero (deterministic, never a trap).
  */
-import { XN_BYTES } from './codes.js';
-
-/** Opcodes. */
-export const OP = {
-  RET: 0,
-  MOVI: 1,
-  MOV: 2,
-  ADD: 3,
-  SUB: 4,
-  MUL: 5,
-  DIV: 6,
-  AND: 7,
-  OR: 8,
-  XOR: 9,
-  SHL: 10,
-  SHR: 11,
-  ADDI: 12,
-  SUBI: 13,
-  MULI: 14,
-  DIVI: 15,
-  ANDI: 16,
-  ORI: 17,
-  XORI: 18,
-  SHLI: 19,
-  SHRI: 20,
-  NEG: 21,
-  NOT: 22,
-  BEQ: 23,
-  BNE: 24,
-  BLT: 25,
-  BLE: 26,
-  BGT: 27,
-  BGE: 28,
-  BEQI: 29,
-  BNEI: 30,
-  BLTI: 31,
-  BLEI: 32,
-  BGTI: 33,
-  BGEI: 34,
-  J: 35,
-  LDW: 36,
-  LDH: 37,
-  LDB: 38,
-  EMIT: 39,
-  STW: 40,
-  STH: 41,
-  STB: 42,
-} as const;
-
-/** Operand shapes: r = register, i = immediate, o = branch offset, t = type id. */
-type Shape = 'r' | 'rr' | 'ri' | 'rrr' | 'rri' | 'rro' | 'rio' | 'o' | 'rrt';
-const SHAPES: Record<number, Shape> = {};
-const NAMES: string[] = [];
-for (const [name, op] of Object.entries(OP)) NAMES[op] = name.toLowerCase();
-const shape = (ops: number[], s: Shape): void => ops.forEach((o) => (SHAPES[o] = s));
-shape([OP.RET], 'r');
-shape([OP.MOVI], 'ri');
-shape([OP.MOV, OP.NEG, OP.NOT], 'rr');
-shape([OP.ADD, OP.SUB, OP.MUL, OP.DIV, OP.AND, OP.OR, OP.XOR, OP.SHL, OP.SHR], 'rrr');
-shape([OP.ADDI, OP.SUBI, OP.MULI, OP.DIVI, OP.ANDI, OP.ORI, OP.XORI, OP.SHLI, OP.SHRI, OP.LDW, OP.LDH, OP.LDB, OP.STW, OP.STH, OP.STB], 'rri');
-shape([OP.BEQ, OP.BNE, OP.BLT, OP.BLE, OP.BGT, OP.BGE], 'rro');
-shape([OP.BEQI, OP.BNEI, OP.BLTI, OP.BLEI, OP.BGTI, OP.BGEI], 'rio');
-shape([OP.J], 'o');
-shape([OP.EMIT], 'rrt');
-
-/** Registers per machine. */
-export const UDF_REGS = 64;
-/** Longest function, in instructions. Deviation: Xok allowed 46; 64 fits a 4-way slot dispatch. */
-export const UDF_INST_MAX = 64;
-/** Instructions one run may execute (Xok INST_BUDGET). */
-export const UDF_BUDGET = 1024;
-/** Extents one run may emit (Xok UDF_EXT_MAX). */
-export const UDF_EXT_MAX = 8;
+import { OP, opShape, UDF_BUDGET, UDF_EXT_MAX, UDF_INST_MAX, UDF_REGS, type Extent } from '../abi/xn-template.js';
+import { XN_BYTES } from '../abi/xn.js';
 
 /** Run faults (negative) — a faulting owns run refuses the operation with XN_TYPE_ERROR. */
 export const UDF_OK = 0;
@@ -107,12 +36,6 @@ export function udfFaultText(f: number): string {
     default:
       return 'ok';
   }
-}
-
-/** A byte range `[off, off + len)`. */
-export interface Extent {
-  off: number;
-  len: number;
 }
 
 /** What a run produced: up to UDF_EXT_MAX (a, b, type) triples and the returned value. Reused. */
@@ -285,7 +208,7 @@ export function checkUdf(code: Int32Array, opts: { allowLoads: boolean; emitOk: 
     const a = code[pc * 4 + 1] as number;
     const b = code[pc * 4 + 2] as number;
     const c = code[pc * 4 + 3] as number;
-    const sh = SHAPES[op];
+    const sh = opShape(op);
     if (sh === undefined) return `unknown opcode ${op} at instruction ${pc}`;
     if (op === OP.STW || op === OP.STH || op === OP.STB) return `store instruction at ${pc}: UDFs may not store`;
     const reg = (r: number) => Number.isInteger(r) && r >= 0 && r < UDF_REGS;
@@ -304,87 +227,4 @@ export function checkUdf(code: Int32Array, opts: { allowLoads: boolean; emitOk: 
     }
   }
   return null;
-}
-
-/** Text of one function, one instruction per line (`pc: op operands`). */
-export function disassemble(code: Int32Array): string[] {
-  const lines: string[] = [];
-  for (let pc = 0; pc < code.length >> 2; pc++) {
-    const op = code[pc * 4] as number;
-    const a = code[pc * 4 + 1] as number;
-    const b = code[pc * 4 + 2] as number;
-    const c = code[pc * 4 + 3] as number;
-    const name = NAMES[op] ?? `op${op}`;
-    const sh = SHAPES[op];
-    const tgt = (o: number) => `@${pc + 1 + o}`;
-    const args =
-      sh === 'r' ? `r${a}`
-      : sh === 'ri' ? `r${a}, ${b}`
-      : sh === 'rr' ? `r${a}, r${b}`
-      : sh === 'rrr' ? `r${a}, r${b}, r${c}`
-      : sh === 'rri' ? `r${a}, r${b}, ${c}`
-      : sh === 'rro' ? `r${a}, r${b}, ${tgt(c)}`
-      : sh === 'rio' ? `r${a}, ${b}, ${tgt(c)}`
-      : sh === 'o' ? tgt(c)
-      : sh === 'rrt' ? `r${a}, r${b}, ${c === -1 ? 'self' : c}`
-      : `${a}, ${b}, ${c}`;
-    lines.push(`${String(pc).padStart(2)}: ${name} ${args}`);
-  }
-  return lines;
-}
-
-/**
- * Assemble text (one instruction per line; `;` comments; `name:` labels; branch targets are
- * labels or `@pc`; `self` names the type being defined). Throws on a syntax error: this runs in
- * the libFS that builds a template, never on kernel input.
- */
-export function assemble(text: string): Int32Array {
-  const lines = text.split('\n').map((l) => l.replace(/;.*/, '').trim()).filter((l) => l !== '');
-  const labels = new Map<string, number>();
-  const insts: string[] = [];
-  for (const l of lines) {
-    const m = /^([A-Za-z_][\w]*):\s*(.*)$/.exec(l);
-    if (m !== null) {
-      labels.set(m[1] as string, insts.length);
-      if ((m[2] ?? '') !== '') insts.push(m[2] as string);
-    } else insts.push(l);
-  }
-  const out = new Int32Array(insts.length * 4);
-  insts.forEach((src, pc) => {
-    const sp = src.indexOf(' ');
-    const name = (sp < 0 ? src : src.slice(0, sp)).toUpperCase();
-    const args = sp < 0 ? [] : src.slice(sp + 1).split(',').map((s) => s.trim());
-    const op = (OP as Record<string, number>)[name];
-    if (op === undefined) throw new SyntaxError(`unknown instruction "${name}" at ${pc}`);
-    const sh = SHAPES[op] as Shape;
-    const reg = (s: string | undefined) => {
-      const m = /^r(\d+)$/.exec(s ?? '');
-      if (m === null) throw new SyntaxError(`register expected, got "${s ?? ''}" at ${pc}`);
-      return Number(m[1]);
-    };
-    const imm = (s: string | undefined) => {
-      if (s === 'self') return -1;
-      const v = Number(s);
-      if (s === undefined || s === '' || !Number.isFinite(v)) throw new SyntaxError(`number expected, got "${s ?? ''}" at ${pc}`);
-      return v | 0;
-    };
-    const off = (s: string | undefined) => {
-      if (s?.startsWith('@') === true) return Number(s.slice(1)) - pc - 1;
-      const t = labels.get(s ?? '');
-      if (t === undefined) throw new SyntaxError(`unknown label "${s ?? ''}" at ${pc}`);
-      return t - pc - 1;
-    };
-    const w = [op, 0, 0, 0];
-    if (sh === 'r') w[1] = reg(args[0]);
-    else if (sh === 'ri') [w[1], w[2]] = [reg(args[0]), imm(args[1])];
-    else if (sh === 'rr') [w[1], w[2]] = [reg(args[0]), reg(args[1])];
-    else if (sh === 'rrr') [w[1], w[2], w[3]] = [reg(args[0]), reg(args[1]), reg(args[2])];
-    else if (sh === 'rri') [w[1], w[2], w[3]] = [reg(args[0]), reg(args[1]), imm(args[2])];
-    else if (sh === 'rro') [w[1], w[2], w[3]] = [reg(args[0]), reg(args[1]), off(args[2])];
-    else if (sh === 'rio') [w[1], w[2], w[3]] = [reg(args[0]), imm(args[1]), off(args[2])];
-    else if (sh === 'o') w[3] = off(args[0]);
-    else [w[1], w[2], w[3]] = [reg(args[0]), reg(args[1]), imm(args[2])];
-    out.set(w, pc * 4);
-  });
-  return out;
 }

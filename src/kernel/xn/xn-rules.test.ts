@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { BufferCache } from '../bcache/index.js';
-import { XN, XN_DB, XN_ZERO_FILL } from './codes.js';
+import { XN, XN_DB, XN_ZERO_FILL } from '../abi/xn.js';
 import { dataBlock, dirType, fileMods, fileOp, makeRootDir, readinWait, subdirMods, writebackWait } from './testing/libfs.js';
 import { Xn, type XnOp } from './xn.js';
 

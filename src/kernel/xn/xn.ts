@@ -22,7 +22,7 @@
  */
 import { BLOCK_SIZE, IO_OK, type BlockDevice } from '../../disk/index.js';
 import type { BufEntry, BufferCache, Caller, CompletionSink, RegistryState } from '../bcache/index.js';
-import { componentLogger } from '../../util/log.js';
+import { componentLogger, type Logger } from '../../util/log.js';
 import {
   XN,
   XN_ALLOC_ZERO,
@@ -32,6 +32,7 @@ import {
   XN_FORCE_READIN,
   XN_MAX_EXTENT_BLOCKS,
   XN_MAX_IO_BLOCKS,
+  XN_MAX_IOE,
   XN_MAX_MODS,
   XN_MAX_TEMPLATES,
   XN_MODE_OTHER_READ,
@@ -40,7 +41,7 @@ import {
   XN_ROOT_TYPE,
   XN_TYPE_TYPE,
   XN_ZERO_FILL,
-} from './codes.js';
+} from '../abi/xn.js';
 import {
   CAT_ENTRIES_PER_BLOCK,
   CAT_ENTRY_BYTES,
@@ -55,10 +56,10 @@ import {
   type CatalogueEntry,
   type Superblock,
 } from './layout.js';
-import { activeBase, DB_TYPE, importTemplate, MAX_TEMPLATE_BYTES, type Member, type XnType } from './template.js';
-import { runUdf, UdfOutput, udfFaultText, UDF_OK, type Extent } from './udf.js';
+import { MAX_TEMPLATE_BYTES, type Extent } from '../abi/xn-template.js';
+import { activeBase, DB_TYPE, importTemplate, type Member, type XnType } from './template.js';
+import { runUdf, UdfOutput, udfFaultText, UDF_OK } from './udf.js';
 
-const log = componentLogger('xn');
 
 /**
  * A caller: process id, user id, and the capabilities it holds. Capability model: a root
@@ -73,10 +74,6 @@ const log = componentLogger('xn');
 export interface XnContext extends Caller {
   /** Catalogue entry index → 'r' or 'rw'. */
   readonly caps: Map<number, 'r' | 'rw'>;
-  /** Blocks this caller bound (held pinned until unbind or exit). */
-  readonly pins: Map<number, number>;
-  /** False after {@link Xn.releaseProcess}: completions for it are dropped. */
-  alive: boolean;
   /** Why the last refusal happened (for the glue to show; "" after success). */
   lastError: string;
 }
@@ -207,8 +204,8 @@ function inductionHolds(oldSet: Ext[], newSet: Ext[], del: Ext[], add: Ext[]): b
 
 /** Options of {@link Xn}. */
 export interface XnOptions {
-  /** Call the kernel-internal writes done (superblock, freemap) with a flush after (default: only when the device is not write-through). */
-  flushMetadata?: boolean;
+  /** Logger (default: the `xn` component of the root logger at construction). */
+  log?: Logger;
 }
 
 /** Counters of XN calls. */
@@ -229,8 +226,10 @@ export class Xn {
   #catAgain = false;
   readonly #stats: XnStats = {};
   readonly env = (id: number): XnType | undefined => this.#types[id];
+  readonly #log: Logger;
 
-  constructor(cache: BufferCache) {
+  constructor(cache: BufferCache, opts: XnOptions = {}) {
+    this.#log = opts.log ?? componentLogger('xn');
     this.cache = cache;
     this.device = cache.device;
     this.#sb = layoutFor(this.device.blockCount);
@@ -240,7 +239,7 @@ export class Xn {
 
   /** A context for process `pid` of user `uid` (the glue keeps one per process). */
   context(pid: number, uid: number): XnContext {
-    return { pid, uid, caps: new Map(), pins: new Map(), alive: true, lastError: '' };
+    return { pid, uid, caps: new Map(), lastError: '' };
   }
 
   #count(name: string, code: number): number {
@@ -618,60 +617,116 @@ export class Xn {
   // Pages
 
   /**
-   * `sys_xn_bind`: give registered block `db` a cache page. XN_ZERO_FILL zeroes it (for an
-   * initialized block only when it has no pointers, and with a write capability); XN_ALLOC_ZERO
-   * zero-fills an uninitialized block and refuses an initialized one (use readin);
-   * XN_FORCE_READIN and XN_BIND_CONTENTS are refused (XN_ILLEGAL_OP: data comes in by readin, or
-   * by writeb after a zero fill). Returns the page number (≥ 0).
+   * `sys_xn_bind`: give the registered blocks `[db, db+n)` cache pages. XN_ZERO_FILL zeroes them
+   * (an initialized block only when it has no pointers, and with a write capability);
+   * XN_ALLOC_ZERO zero-fills uninitialized blocks and refuses initialized ones (use readin);
+   * XN_BIND_CONTENTS fills them with the caller's `src` (n·4096 bytes) — only for blocks whose
+   * every byte writeb could write anyway (pointer-free, raw-writable through: XN_DB), so it is
+   * exactly a zero fill plus a whole-block writeb, in one call and one copy (Xok allowed caller
+   * contents for pointer-free blocks). XN_FORCE_READIN is refused (XN_ILLEGAL_OP, as in Xok: data
+   * comes in by readin). All or nothing: every block is checked before any page is taken.
+   * Returns XN_SUCCESS (Xok returned the physical page; pages are not mappable here).
    */
-  bind(ctx: XnContext, db: number, flag: number): number {
+  bind(ctx: XnContext, db: number, flag: number, n = 1, src: Uint8Array | null = null): number {
     if (!this.#online) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
-    if (!this.#inRange(db)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_NAME, `block ${db} outside the disk`));
-    const e = this.cache.peek(db);
-    if (e?.reg == null) return this.#count('bind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${db} is not registered`));
-    if (e.page >= 0 || e.locked) return this.#count('bind', this.#refuse(ctx, XN.IN_CORE, `block ${db} is in core`));
-    if (flag === XN_FORCE_READIN || flag === XN_BIND_CONTENTS) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, 'bind brings no contents: use readin, or zero-fill then writeb'));
-    if (flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
-    if (e.reg.initialized) {
-      if (flag === XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${db} is initialized: read it in`));
-      if (this.#types[e.reg.type]?.hasPointers !== false) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `zero-filling initialized block ${db} would drop its pointers`));
-      if (!this.#can(ctx, db, true)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CAP, `no write capability for block ${db}`));
-    } else if (!this.#can(ctx, db, true)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CAP, `no write capability for block ${db}`));
-    if (!this.cache.attachPage(e)) return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
-    this.cache.bytes(e).fill(0);
-    this.cache.setDirty(e, true);
-    return this.#count('bind', e.page);
+    if (!Number.isInteger(n) || n < 1) return this.#count('bind', this.#refuse(ctx, XN.TOO_SMALL, 'bind of no blocks'));
+    if (n > XN_MAX_EXTENT_BLOCKS || !this.#inRange(db, n)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_NAME, `blocks [${db}, +${n}) outside the disk`));
+    if (flag === XN_FORCE_READIN) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, 'bind does not read: use readin'));
+    const contents = flag === XN_BIND_CONTENTS;
+    if (!contents && flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
+    if (contents && (!(src instanceof Uint8Array) || src.length !== n * BLOCK_SIZE)) return this.#count('bind', this.#refuse(ctx, XN.CANNOT_ACCESS, `XN_BIND_CONTENTS needs ${n * BLOCK_SIZE} bytes of contents`));
+    for (let b = db; b < db + n; b++) {
+      const e = this.cache.peek(b);
+      if (e?.reg == null) return this.#count('bind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
+      if (e.page >= 0 || e.locked) return this.#count('bind', this.#refuse(ctx, XN.IN_CORE, `block ${b} is in core`));
+      if (contents) {
+        if (this.#types[e.reg.type] !== DB_TYPE) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is not a raw data block: contents come through writeb`));
+      } else if (e.reg.initialized) {
+        if (flag === XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is initialized: read it in`));
+        if (this.#types[e.reg.type]?.hasPointers !== false) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `zero-filling initialized block ${b} would drop its pointers`));
+      }
+      if (!this.#can(ctx, b, true)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CAP, `no write capability for block ${b}`));
+    }
+    for (let b = db; b < db + n; b++) {
+      const e = this.cache.peek(b) as BufEntry;
+      // Dirty at once: a clean fresh page would be evictable by the next block's attachPage.
+      if (!this.cache.attachPage(e)) {
+        for (let u = db; u < b; u++) {
+          const x = this.cache.peek(u) as BufEntry;
+          this.cache.detachPage(x);
+          this.cache.setDirty(x, !(x.reg as RegistryState).initialized);
+        }
+        return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
+      }
+      if (contents) this.cache.bytes(e).set((src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
+      else this.device.pool.zero(e.page);
+      this.cache.setDirty(e, true);
+    }
+    return this.#count('bind', XN.SUCCESS);
   }
 
-  /** `sys_xn_unbind`: drop the page of a clean, unpinned, idle registered block. */
-  unbind(ctx: XnContext, db: number): number {
+  /** `sys_xn_unbind`: drop the pages of the clean, unpinned, idle registered blocks `[db, db+n)`
+   * (all or nothing). */
+  unbind(ctx: XnContext, db: number, n = 1): number {
     if (!this.#online) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
-    if (!this.#inRange(db)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_NAME, `block ${db} outside the disk`));
-    const e = this.cache.peek(db);
-    if (e?.reg == null) return this.#count('unbind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${db} is not registered`));
-    if (e.page < 0) return this.#count('unbind', this.#refuse(ctx, XN.NOT_IN_CORE, `block ${db} is not in core`));
-    if (!this.#can(ctx, db, false)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_CAP, `no capability for block ${db}`));
-    if (e.locked) return this.#count('unbind', this.#refuse(ctx, XN.LOCKED, `block ${db} has I/O in flight`));
-    if (e.dirty) return this.#count('unbind', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${db} is dirty: write it back first`));
-    if (this.#isCatalogue(db) || e.pins > 0) return this.#count('unbind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${db} is pinned`));
-    this.cache.detachPage(e);
+    if (!Number.isInteger(n) || n < 1) return this.#count('unbind', this.#refuse(ctx, XN.TOO_SMALL, 'unbind of no blocks'));
+    if (n > XN_MAX_EXTENT_BLOCKS || !this.#inRange(db, n)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_NAME, `blocks [${db}, +${n}) outside the disk`));
+    for (let b = db; b < db + n; b++) {
+      const e = this.cache.peek(b);
+      if (e?.reg == null) return this.#count('unbind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
+      if (e.page < 0) return this.#count('unbind', this.#refuse(ctx, XN.NOT_IN_CORE, `block ${b} is not in core`));
+      if (!this.#can(ctx, b, false)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_CAP, `no capability for block ${b}`));
+      if (e.locked) return this.#count('unbind', this.#refuse(ctx, XN.LOCKED, `block ${b} has I/O in flight`));
+      if (e.dirty) return this.#count('unbind', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${b} is dirty: write it back first`));
+      if (this.#isCatalogue(b) || e.pins > 0) return this.#count('unbind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is pinned`));
+    }
+    for (let b = db; b < db + n; b++) this.cache.detachPage(this.cache.peek(b) as BufEntry);
     return this.#count('unbind', XN.SUCCESS);
   }
 
-  /** Check a raw byte range of a registered in-core block against a set of extents. */
-  #rawCheck(ctx: XnContext, da: number, len: number, write: boolean): { code: number; e?: BufEntry; off?: number } {
-    if (!this.#online) return { code: this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized') };
-    if (!Number.isSafeInteger(da) || da < 0 || !Number.isInteger(len) || len < 1 || len > BLOCK_SIZE) return { code: this.#refuse(ctx, XN.BOGUS_DA, 'bad address or length') };
-    const db = Math.floor(da / BLOCK_SIZE);
-    const off = da % BLOCK_SIZE;
-    if (!this.#inRange(db) || off + len > BLOCK_SIZE) return { code: this.#refuse(ctx, XN.BOGUS_DA, 'range leaves the block') };
+  /** Entries of the last successful {@link Xn.#rawRun}, block by block (reused). */
+  readonly #rawEntries: BufEntry[] = [];
+
+  /**
+   * Check a raw byte range `[da, da+len)` — possibly spanning consecutive blocks — against the
+   * raw extents (write) or the readable bytes (read) of each block's type. On success the
+   * entries are in `#rawEntries`.
+   */
+  #rawRun(ctx: XnContext, da: number, len: number, write: boolean): number {
+    this.#rawEntries.length = 0;
+    if (!this.#online) return this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized');
+    if (!Number.isSafeInteger(da) || da < 0 || !Number.isInteger(len) || len < 1 || len > XN_MAX_EXTENT_BLOCKS * BLOCK_SIZE) return this.#refuse(ctx, XN.BOGUS_DA, 'bad address or length');
+    const first = Math.floor(da / BLOCK_SIZE);
+    const last = Math.floor((da + len - 1) / BLOCK_SIZE);
+    if (!this.#inRange(first, last - first + 1)) return this.#refuse(ctx, XN.BOGUS_DA, 'range outside the disk');
+    for (let db = first, at = da, left = len; db <= last; db++) {
+      const off = at - db * BLOCK_SIZE;
+      const seg = Math.min(left, BLOCK_SIZE - off);
+      const code = this.#rawCheck(ctx, db, off, seg, write);
+      if (code !== XN.SUCCESS) {
+        this.#rawEntries.length = 0;
+        return code;
+      }
+      at += seg;
+      left -= seg;
+    }
+    return XN.SUCCESS;
+  }
+
+  /** Check `[off, off+len)` of one registered in-core block; pushes its entry on success. */
+  #rawCheck(ctx: XnContext, db: number, off: number, len: number, write: boolean): number {
     const e = this.cache.peek(db);
-    if (e?.reg == null) return { code: this.#refuse(ctx, XN.REGISTRY_MISS, `block ${db} is not registered`) };
-    if (e.page < 0) return { code: this.#refuse(ctx, XN.NOT_IN_CORE, `block ${db} is not in core`) };
-    if (!this.#can(ctx, db, write)) return { code: this.#refuse(ctx, XN.BOGUS_CAP, `no ${write ? 'write' : 'read'} capability for block ${db}`) };
-    if (write && e.locked) return { code: this.#refuse(ctx, XN.LOCKED, `block ${db} has I/O in flight`) };
+    if (e?.reg == null) return this.#refuse(ctx, XN.REGISTRY_MISS, `block ${db} is not registered`);
+    if (e.page < 0) return this.#refuse(ctx, XN.NOT_IN_CORE, `block ${db} is not in core`);
+    if (!this.#can(ctx, db, write)) return this.#refuse(ctx, XN.BOGUS_CAP, `no ${write ? 'write' : 'read'} capability for block ${db}`);
+    if (write && e.locked) return this.#refuse(ctx, XN.LOCKED, `block ${db} has I/O in flight`);
     const t = this.#types[e.reg.type];
-    if (t === undefined || e.reg.type === XN_TYPE_TYPE || this.#isCatalogue(db)) return { code: this.#refuse(ctx, XN.BOGUS_CAP, 'XN metadata is not raw-accessible') };
+    if (t === undefined || e.reg.type === XN_TYPE_TYPE || this.#isCatalogue(db)) return this.#refuse(ctx, XN.BOGUS_CAP, 'XN metadata is not raw-accessible');
+    // Data blocks (the common case) are raw through and through: no per-member walk.
+    if (t === DB_TYPE) {
+      this.#rawEntries.push(e);
+      return XN.SUCCESS;
+    }
     const page = this.cache.bytes(e);
     for (let b = off; b < off + len; ) {
       let next = -1;
@@ -679,85 +734,122 @@ export class Xn {
         if (b < m.off || b >= m.off + m.type.nbytes) continue;
         const base = activeBase(m.type, page, m.off, this.env);
         if (base === null) break;
-        const sets = write ? base.rawWrite : [...base.rawRead, ...base.rawWrite, ...base.readSets.flat()];
-        const x = sets.find((s) => b - m.off >= s.off && b - m.off < s.off + s.len);
+        const x = (write ? base.rawWrite : base.readable).find((s) => b - m.off >= s.off && b - m.off < s.off + s.len);
         if (x !== undefined) next = m.off + x.off + x.len;
         break;
       }
-      if (next < 0) return { code: this.#refuse(ctx, XN.BOGUS_CAP, `byte ${b} of block ${db} is not ${write ? 'raw-writable (pointer fields change only through XN)' : 'readable'}`) };
+      if (next < 0) return this.#refuse(ctx, XN.BOGUS_CAP, `byte ${b} of block ${db} is not ${write ? 'raw-writable (pointer fields change only through XN)' : 'readable'}`);
       b = next;
     }
-    return { code: XN.SUCCESS, e, off };
+    this.#rawEntries.push(e);
+    return XN.SUCCESS;
   }
 
-  /** `sys_xn_writeb`: copy `src` into raw-writable bytes at `da`; marks the block dirty. */
+  /** `sys_xn_writeb`: copy `src` into raw-writable bytes at `da` (consecutive blocks allowed,
+   * all checked before any byte moves); marks the blocks dirty. */
   writeb(ctx: XnContext, da: number, src: Uint8Array): number {
     if (!(src instanceof Uint8Array)) return this.#count('writeb', this.#refuse(ctx, XN.CANNOT_ACCESS, 'no source'));
-    const r = this.#rawCheck(ctx, da, src.length, true);
-    if (r.code !== XN.SUCCESS) return this.#count('writeb', r.code);
-    const e = r.e as BufEntry;
-    this.cache.bytes(e).set(src, r.off as number);
-    this.cache.setDirty(e, true);
+    const code = this.#rawRun(ctx, da, src.length, true);
+    if (code !== XN.SUCCESS) return this.#count('writeb', code);
+    let from = 0;
+    let off = da % BLOCK_SIZE;
+    for (const e of this.#rawEntries) {
+      const seg = Math.min(src.length - from, BLOCK_SIZE - off);
+      this.cache.bytes(e).set(src.subarray(from, from + seg), off);
+      this.cache.setDirty(e, true);
+      from += seg;
+      off = 0;
+    }
     return this.#count('writeb', XN.SUCCESS);
   }
 
-  /** `sys_xn_readb`: copy `dst.length` readable bytes at `da` out. */
+  /** `sys_xn_readb`: copy `dst.length` readable bytes at `da` out (consecutive blocks allowed). */
   readb(ctx: XnContext, dst: Uint8Array, da: number): number {
     if (!(dst instanceof Uint8Array)) return this.#count('readb', this.#refuse(ctx, XN.CANNOT_ACCESS, 'no destination'));
-    const r = this.#rawCheck(ctx, da, dst.length, false);
-    if (r.code !== XN.SUCCESS) return this.#count('readb', r.code);
-    const off = r.off as number;
-    dst.set(this.cache.bytes(r.e as BufEntry).subarray(off, off + dst.length));
+    const code = this.#rawRun(ctx, da, dst.length, false);
+    if (code !== XN.SUCCESS) return this.#count('readb', code);
+    let to = 0;
+    let off = da % BLOCK_SIZE;
+    for (const e of this.#rawEntries) {
+      const seg = Math.min(dst.length - to, BLOCK_SIZE - off);
+      const page = this.cache.bytes(e);
+      dst.set(seg === BLOCK_SIZE ? page : page.subarray(off, off + seg), to);
+      to += seg;
+      off = 0;
+    }
     return this.#count('readb', XN.SUCCESS);
   }
 
   // -------------------------------------------------------------------------------------------
   // I/O
 
-  #notify(ctx: XnContext, sink: CompletionSink, requestId: number, db: number, status: number): void {
-    if (ctx.alive) sink(requestId, db, status);
+  /** `sys_xn_readin`: read `[db, db+n)` into the cache; see {@link Xn.readinv}. */
+  readin(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
+    return this.readinv(ctx, [{ db, n }], requestId, notify);
   }
 
   /**
-   * `sys_xn_readin`: read `[db, db+n)` into the cache; one completion when all are in. Blocks
-   * already in core give XN_IN_CORE; registered uninitialized ones XN_DIRTY_BLOCKS (never expose
-   * a never-written block). Unregistered blocks may be prefetched (not readable until inserted).
+   * `sys_xn_readinv`: read the runs into the cache; one completion `(requestId, first block,
+   * status)` when all are in. Blocks already in core give XN_IN_CORE; registered uninitialized
+   * ones XN_DIRTY_BLOCKS (never expose a never-written block). Unregistered blocks may be
+   * prefetched (not readable until inserted). All runs are checked and given pages before any
+   * read starts. The completion is always delivered, even after the caller exited: the syscall
+   * layer decides what a dead process's completion means.
    */
-  readin(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
+  readinv(ctx: XnContext, runs: readonly { db: number; n: number }[], requestId: number, notify: CompletionSink): number {
     if (!this.#online) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
-    if (!Number.isInteger(db) || db <= 0) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, `readin of block ${db}`));
-    if (!Number.isInteger(n) || n < 1) return this.#count('readin', this.#refuse(ctx, XN.TOO_SMALL, 'readin of no blocks'));
-    if (n > XN_MAX_IO_BLOCKS || !this.#inRange(db, n)) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, 'range outside the disk'));
-    for (let b = db; b < db + n; b++) {
-      const e = this.cache.peek(b);
-      if (e === undefined) continue;
-      if (e.page >= 0 || e.locked) return this.#count('readin', this.#refuse(ctx, XN.IN_CORE, `block ${b} is in core`));
-      if (e.reg !== null && !e.reg.initialized) return this.#count('readin', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${b} was never written`));
-    }
-    const es: BufEntry[] = [];
-    for (let b = db; b < db + n; b++) {
-      const e = this.cache.ensure(b);
-      this.cache.pin(e);
-      if (!this.cache.attachPage(e)) {
-        for (const x of [...es, e]) {
-          this.cache.unpin(x);
-          this.cache.detachPage(x);
-          if (x.reg === null) this.cache.remove(x);
-        }
-        return this.#count('readin', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache pages'));
+    if (!Array.isArray(runs) || runs.length < 1 || runs.length > XN_MAX_IOE) return this.#count('readin', this.#refuse(ctx, XN.TOO_SMALL, `1..${XN_MAX_IOE} runs`));
+    let total = 0;
+    // Blocks named twice: only possible across runs, so only several runs need the set.
+    const seen = runs.length > 1 ? new Set<number>() : null;
+    for (const r of runs) {
+      if (r === null || typeof r !== 'object' || !Number.isInteger(r.db) || r.db <= 0) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, 'readin of block 0'));
+      if (!Number.isInteger(r.n) || r.n < 1) return this.#count('readin', this.#refuse(ctx, XN.TOO_SMALL, 'readin of no blocks'));
+      total += r.n;
+      if (total > XN_MAX_IO_BLOCKS || !this.#inRange(r.db, r.n)) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, 'range outside the disk'));
+      for (let b = r.db; b < r.db + r.n; b++) {
+        if (seen?.has(b) === true) return this.#count('readin', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
+        seen?.add(b);
+        const e = this.cache.peek(b);
+        if (e === undefined) continue;
+        if (e.page >= 0 || e.locked) return this.#count('readin', this.#refuse(ctx, XN.IN_CORE, `block ${b} is in core`));
+        if (e.reg !== null && !e.reg.initialized) return this.#count('readin', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${b} was never written`));
       }
-      es.push(e);
     }
-    this.cache.readRun(es, (st) => {
-      for (const e of es) {
-        this.cache.unpin(e);
-        if (st !== IO_OK) {
-          this.cache.detachPage(e);
-          if (e.reg === null) this.cache.remove(e);
+    const groups: BufEntry[][] = [];
+    for (const r of runs) {
+      const es: BufEntry[] = [];
+      groups.push(es);
+      for (let b = r.db; b < r.db + r.n; b++) {
+        const e = this.cache.ensure(b);
+        this.cache.pin(e); // pinned pages are never evicted by the next attachPage
+        if (!this.cache.attachPage(e)) {
+          for (const x of [...groups.flat(), ...(es.includes(e) ? [] : [e])]) {
+            this.cache.unpin(x);
+            this.cache.detachPage(x);
+            if (x.reg === null) this.cache.remove(x);
+          }
+          return this.#count('readin', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache pages'));
         }
+        es.push(e);
       }
-      this.#notify(ctx, notify, requestId, db, st === IO_OK ? XN.SUCCESS : XN.READ_FAILED);
-    });
+    }
+    let parts = groups.length;
+    let status: number = XN.SUCCESS;
+    const first = (runs[0] as { db: number }).db;
+    for (const es of groups) {
+      this.cache.readRun(es, (st) => {
+        for (const e of es) {
+          this.cache.unpin(e);
+          if (st !== IO_OK) {
+            this.cache.detachPage(e);
+            if (e.reg === null) this.cache.remove(e);
+          }
+        }
+        if (st !== IO_OK) status = XN.READ_FAILED;
+        if (--parts === 0) notify(requestId, first, status);
+      });
+    }
     return this.#count('readin', XN.SUCCESS);
   }
 
@@ -775,7 +867,7 @@ export class Xn {
    */
   writebackv(ctx: XnContext, runs: readonly { db: number; n: number }[], requestId: number, notify: CompletionSink): number {
     if (!this.#online) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
-    if (!Array.isArray(runs) || runs.length < 1 || runs.length > 256) return this.#count('writeback', this.#refuse(ctx, XN.TOO_SMALL, 'no runs'));
+    if (!Array.isArray(runs) || runs.length < 1 || runs.length > XN_MAX_IOE) return this.#count('writeback', this.#refuse(ctx, XN.TOO_SMALL, `1..${XN_MAX_IOE} runs`));
     const groups: BufEntry[][] = [];
     const inGroup = new Set<number>();
     let total = 0;
@@ -816,7 +908,7 @@ export class Xn {
     const first = (runs[0] as { db: number }).db;
     const part = (st: number): void => {
       if (st !== XN.SUCCESS && status === XN.SUCCESS) status = st;
-      if (--parts === 0) this.#notify(ctx, notify, requestId, first, status);
+      if (--parts === 0) notify(requestId, first, status);
     };
     if (groups.length > 0) this.#writeBlocks(groups, part);
     if (catalogue) this.#writeCatalogue(part);
@@ -825,22 +917,20 @@ export class Xn {
 
   /** Write registered blocks (kernel-internal: no checks) and apply the completion rules. */
   #writeBlocks(groups: BufEntry[][], done: (status: number) => void): void {
-    const all = groups.flat();
-    const releasing = all.map((e) => {
+    const all = groups.length === 1 ? (groups[0] as BufEntry[]) : groups.flat();
+    // Will-free lists taken now: only frees issued before this write may complete with it.
+    let releasing: Map<BufEntry, number[]> | null = null;
+    for (const e of all) {
       const node = this.#nodes.get(e.db);
-      const wf = node === undefined ? [] : node.willFree.splice(0);
-      return wf;
-    });
+      if (node !== undefined && node.willFree.length > 0) (releasing ??= new Map()).set(e, node.willFree.splice(0));
+    }
     this.cache.writeRuns(groups, (st) => {
       if (st !== IO_OK) {
-        all.forEach((e, i) => {
-          const wf = releasing[i] as number[];
-          if (wf.length > 0) this.#node(e.db).willFree.push(...wf);
-        });
+        for (const [e, wf] of releasing ?? []) this.#node(e.db).willFree.push(...wf);
         return done(XN.WRITE_FAILED);
       }
-      const written = new Set(all.map((e) => e.db));
-      all.forEach((e, i) => {
+      let written: Set<number> | null = null;
+      for (const e of all) {
         const reg = e.reg;
         if (reg !== null && !reg.initialized) {
           reg.initialized = true;
@@ -848,10 +938,12 @@ export class Xn {
           if (parent?.reg != null && parent.reg.uninitChildren > 0) parent.reg.uninitChildren--;
           if (this.#isCatalogue(reg.parentDb)) this.#catDirty = true;
         }
-        for (const b of releasing[i] as number[]) this.#release(b);
         const node = this.#nodes.get(e.db);
-        if (node !== undefined) for (const c of [...node.coupled]) if (written.has(c)) node.coupled.delete(c);
-      });
+        if (node === undefined || node.coupled.size === 0) continue;
+        written ??= new Set(all.map((x) => x.db));
+        for (const c of [...node.coupled]) if (written.has(c)) node.coupled.delete(c);
+      }
+      for (const wf of releasing?.values() ?? []) for (const b of wf) this.#release(b);
       done(XN.SUCCESS);
     });
   }
@@ -1075,56 +1167,49 @@ export class Xn {
   }
 
   /**
-   * `sys_type_import`: verify the template `bytes` and store it under `name`; resolves to the new
-   * type id (≥ 5), stable across restarts, once the template and the catalogue entry are
-   * durable — or to a refusal (XN_BOGUS_TYPE with the verifier's reason in ctx.lastError,
-   * XN_DUPLICATE, XN_TOO_MANY_TEMPLATES, XN_CANNOT_ALLOC, XN_WRITE_FAILED).
+   * `sys_type_import`, as Xok's libFS used it: the caller staged the encoded template in the
+   * XN_DB root `name` (install_mount, bind, writeb, writeback); XN verifies the bytes of those
+   * blocks — which must be in core, written and clean, so what is verified is what is on disk —
+   * and turns the entry into a stored template: its blocks become XN's (XN_TYPE_TYPE, no longer
+   * writable), the type gets the lowest free id (≥ 5), and the id is recorded in the entry, so
+   * it is **stable across restarts** once the catalogue is written (`writeback(root())`).
+   * Refusals: XN_NOT_FOUND, XN_BOGUS_TYPE (not an XN_DB root, already a type, or the verifier's
+   * reason in ctx.lastError), XN_BOGUS_CAP (not the caller's), XN_TOO_SMALL (more than
+   * MAX_TEMPLATE_BYTES staged), XN_REGISTRY_MISS / XN_NOT_IN_CORE / XN_DIRTY_BLOCKS (not staged
+   * and written), XN_TOO_MANY_TEMPLATES.
    *
-   * Deviation: Xok's libFS staged the template in a named XN_DB root (install_mount, bind,
-   * writeb, writeback) before type_import(name). We take the bytes and stage them ourselves:
-   * the dance added no protection and left a window where the root existed but was no type.
+   * Deviation: the stored id (Xok reassigned ids at every type_mount), and XN_DIRTY_BLOCKS for
+   * unwritten staging blocks (Xok verified whatever was in core).
    */
-  async typeImport(ctx: XnContext, name: string, bytes: Uint8Array): Promise<number> {
+  typeImport(ctx: XnContext, name: string): number {
     if (!this.#online) return this.#count('type_import', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     const nm = this.#checkName(ctx, name);
     if (typeof nm === 'number') return this.#count('type_import', nm);
-    if (this.#catFind(nm) >= 0) return this.#count('type_import', this.#refuse(ctx, XN.DUPLICATE, `"${nm}" exists`));
-    if (!(bytes instanceof Uint8Array) || bytes.length < 1 || bytes.length > MAX_TEMPLATE_BYTES) return this.#count('type_import', this.#refuse(ctx, XN.TOO_SMALL, 'template size'));
+    const i = this.#catFind(nm);
+    if (i < 0) return this.#count('type_import', this.#refuse(ctx, XN.NOT_FOUND, `no root "${nm}" (stage the template in an XN_DB root first)`));
+    const c = this.#cat[i] as CatSlot;
+    if (c.entry.typeId !== 0 || c.entry.type !== XN_DB) return this.#count('type_import', this.#refuse(ctx, XN.BOGUS_TYPE, `"${nm}" is ${c.entry.typeId !== 0 ? 'already a type' : 'not an XN_DB root'}`));
+    if (ctx.uid !== 0 && ctx.uid !== c.entry.uid) return this.#count('type_import', this.#refuse(ctx, XN.BOGUS_CAP, `root "${nm}" belongs to uid ${c.entry.uid}`));
+    if (c.entry.nelem * BLOCK_SIZE > MAX_TEMPLATE_BYTES) return this.#count('type_import', this.#refuse(ctx, XN.TOO_SMALL, `a template takes at most ${MAX_TEMPLATE_BYTES / BLOCK_SIZE} blocks`));
+    const bytes = new Uint8Array(c.entry.nelem * BLOCK_SIZE);
+    for (let k = 0; k < c.entry.nelem; k++) {
+      const e = this.cache.peek(c.entry.db + k);
+      if (e?.reg == null) return this.#count('type_import', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${c.entry.db + k} is not registered (mount the root)`));
+      if (e.page < 0) return this.#count('type_import', this.#refuse(ctx, XN.NOT_IN_CORE, `block ${e.db} is not in core`));
+      if (!e.reg.initialized || e.dirty || e.locked) return this.#count('type_import', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${e.db} is not written back: write the template first`));
+      bytes.set(this.cache.bytes(e), k * BLOCK_SIZE);
+    }
     let id = XN_FIRST_USER_TYPE;
     while (id < XN_MAX_TEMPLATES && this.#types[id] !== undefined) id++;
     if (id >= XN_MAX_TEMPLATES) return this.#count('type_import', this.#refuse(ctx, XN.TOO_MANY_TEMPLATES, 'the template table is full'));
-    const v = importTemplate(bytes, id, this.env);
+    const v = importTemplate(bytes, id, this.env, true);
     if (!v.ok) return this.#count('type_import', this.#refuse(ctx, XN.BOGUS_TYPE, v.reason));
-    const slot = this.#freeCatSlot();
-    if (slot < 0) return this.#count('type_import', this.#refuse(ctx, XN.CANNOT_ALLOC, 'the root catalogue is full'));
-    const nblocks = Math.ceil(bytes.length / BLOCK_SIZE);
-    const db = this.findFree(0, nblocks);
-    if (db === 0) return this.#count('type_import', this.#refuse(ctx, XN.CANNOT_ALLOC, 'no room for the template'));
-    const es: BufEntry[] = [];
-    const catDb = this.#catDb(slot);
-    for (let k = 0; k < nblocks; k++) {
-      const e = this.#register(db + k, XN_TYPE_TYPE, catDb, 0, slot, false);
-      if (!this.cache.attachPage(e)) {
-        for (const x of [...es, e]) this.#unregister(x);
-        return this.#count('type_import', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
-      }
-      const page = this.cache.bytes(e);
-      page.fill(0);
-      page.set(bytes.subarray(k * BLOCK_SIZE, Math.min(bytes.length, (k + 1) * BLOCK_SIZE)));
-      this.cache.setDirty(e, true);
-      es.push(e);
-    }
-    for (let k = 0; k < nblocks; k++) this.#freemap.set(db + k, true);
+    for (let k = 0; k < c.entry.nelem; k++) ((this.cache.peek(c.entry.db + k) as BufEntry).reg as RegistryState).type = XN_TYPE_TYPE;
     this.#types[id] = v.type;
-    this.#cat[slot] = { entry: { name: nm, db, nelem: nblocks, type: XN_TYPE_TYPE, typeId: id, uid: ctx.uid, mode: XN_MODE_OTHER_READ, size: bytes.length }, persisted: false };
-    const st = await new Promise<number>((resolve) => this.#writeBlocks([es], resolve));
-    if (st !== XN.SUCCESS) return this.#count('type_import', this.#refuse(ctx, XN.WRITE_FAILED, 'writing the template failed'));
-    for (const e of es) this.cache.detachPage(e);
+    this.#cat[i] = { entry: { ...c.entry, type: XN_TYPE_TYPE, typeId: id, mode: c.entry.mode | XN_MODE_OTHER_READ, size: v.type.source.length }, persisted: false };
     this.#catDirty = true;
-    const cst = await new Promise<number>((resolve) => this.#writeCatalogue(resolve));
-    if (cst !== XN.SUCCESS) return this.#count('type_import', this.#refuse(ctx, XN.WRITE_FAILED, 'writing the catalogue failed'));
     ctx.lastError = '';
-    log.debug({ id, name: nm }, 'type imported');
+    this.#log.debug({ id, name: nm }, 'type imported');
     return this.#count('type_import', id);
   }
 
@@ -1232,7 +1317,8 @@ export class Xn {
   async init(opts: { repair?: boolean } = {}): Promise<XnInitResult> {
     const result: XnInitResult = { code: XN.SUCCESS, formatted: false, wasClean: false, fsck: null, reason: '' };
     const fail = (code: number, reason: string): XnInitResult => ({ ...result, code, reason });
-    if (this.#online) return fail(XN.BOGUS_CTX, 'already initialized');
+    if (this.#online || this.#busy) return fail(XN.BOGUS_CTX, this.#online ? 'already initialized' : 'an init or shutdown is in progress');
+    this.#busy = true;
     try {
       const sbBytes = await this.#deviceRead(SUPER_DB, 1);
       const sb = decodeSuperblock(sbBytes);
@@ -1287,13 +1373,19 @@ export class Xn {
       for (const t of badTypes) result.reason += `template ${t}; `;
       this.#sb = { ...this.#sb, clean: false, generation: this.#sb.generation + 1 };
       await this.#writeSuper();
-      log.info({ formatted: result.formatted, wasClean: result.wasClean, generation: this.#sb.generation }, 'xn online');
+      this.#log.info({ formatted: result.formatted, wasClean: result.wasClean, generation: this.#sb.generation }, 'xn online');
+      this.#boot = result;
       return result;
     } catch (e) {
       this.#online = false;
       return fail(XN.READ_FAILED, e instanceof Error ? e.message : String(e));
+    } finally {
+      this.#busy = false;
     }
   }
+
+  /** An init or shutdown is running (their awaits must not interleave with each other). */
+  #busy = false;
 
   async #format(): Promise<void> {
     const sb = layoutFor(this.device.blockCount);
@@ -1318,31 +1410,99 @@ export class Xn {
     await this.#deviceWrite(this.#sb.freemapStart, buf);
   }
 
+  /** What the `init` in force reported (null while offline). */
+  get bootReport(): XnInitResult | null {
+    return this.#online ? this.#boot : null;
+  }
+  #boot: XnInitResult | null = null;
+
+  /**
+   * Kernel-internal write-back of every dirty registered block the ordering rules allow — what a
+   * syncer does before shutdown, so the work of processes that exited or stopped responding is
+   * not lost (facts §2.5: "dirty registered blocks get written even if the owning application
+   * stops responding"). Waits for I/O in flight; gives never-bound uninitialized blocks a zeroed
+   * page (zeros own nothing and expose nothing, and their parents become writable); writes
+   * untainted blocks with their coupled partners as atomic groups, children before parents,
+   * until nothing more can be written. Returns how many blocks were written and which remain
+   * dirty (tainted beyond repair, no free page, or I/O errors).
+   */
+  async flushAll(): Promise<{ written: number; left: number[] }> {
+    const k = this.context(0, 0);
+    let written = 0;
+    for (let round = 0; this.#online; round++) {
+      await this.cache.whenIdle();
+      const dirty: BufEntry[] = [];
+      for (const e of this.cache.entries()) if (e.reg !== null && e.dirty && !this.#isCatalogue(e.db)) dirty.push(e);
+      for (const e of dirty) {
+        if (e.page >= 0 || (e.reg as RegistryState).initialized || !this.cache.attachPage(e)) continue;
+        this.device.pool.zero(e.page);
+        this.cache.setDirty(e, true);
+      }
+      const ok = (e: BufEntry | undefined): e is BufEntry => e?.reg != null && e.page >= 0 && !e.locked && e.reg.uninitChildren === 0;
+      const taken = new Set<number>();
+      const batches: { db: number; n: number }[][] = [[]];
+      for (const e of dirty) {
+        if (taken.has(e.db) || !ok(e)) continue;
+        const group = [e.db];
+        for (let i = 0; i < group.length; i++) for (const c of this.#nodes.get(group[i] as number)?.coupled ?? []) if (!group.includes(c)) group.push(c);
+        if (!group.every((b) => ok(this.cache.peek(b)))) continue;
+        let batch = batches[batches.length - 1] as { db: number; n: number }[];
+        if (batch.length + group.length > XN_MAX_IOE) batches.push((batch = []));
+        for (const b of group) {
+          taken.add(b);
+          batch.push({ db: b, n: 1 });
+        }
+      }
+      if (taken.size === 0) break;
+      const results = await Promise.all(
+        batches.filter((b) => b.length > 0).map(
+          (runs) =>
+            new Promise<number>((resolve) => {
+              const code = this.writebackv(k, runs, round, (_id, _db, st) => resolve(st === XN.SUCCESS ? runs.length : 0));
+              if (code !== XN.SUCCESS) resolve(0);
+            }),
+        ),
+      );
+      const n = results.reduce((a, b) => a + b, 0);
+      if (n === 0) break;
+      written += n;
+    }
+    const left: number[] = [];
+    for (const e of this.cache.entries()) if (e.reg !== null && e.dirty && !this.#isCatalogue(e.db)) left.push(e.db);
+    if (written > 0 || left.length > 0) this.#log.info({ written, left: left.length }, 'xn flushed dirty blocks');
+    return { written, left };
+  }
+
   /**
    * `sys_xn_shutdown`: refuse while any registered block is dirty or has I/O in flight
    * (XN_DIRTY_BLOCKS); else write the catalogue, the freemap, and last the clean superblock.
    */
   async shutdown(): Promise<number> {
-    if (!this.#online) return XN.BOGUS_CTX;
+    if (!this.#online || this.#busy) return XN.BOGUS_CTX;
     for (const e of this.cache.entries()) if (e.reg !== null && (e.dirty || e.locked)) return this.#count('shutdown', XN.DIRTY_BLOCKS);
+    // Offline while the metadata is written: no call may change it between the check and the clean marker.
+    this.#online = false;
+    this.#busy = true;
     try {
       if (this.#catDirty || this.#cat.some((c) => c !== null && !c.persisted)) {
         const st = await new Promise<number>((r) => this.#writeCatalogue(r));
-        if (st !== XN.SUCCESS) return this.#count('shutdown', XN.WRITE_FAILED);
+        if (st !== XN.SUCCESS) throw new Error('catalogue write failed');
       }
       await this.#writeFreemap();
       this.#sb = { ...this.#sb, clean: true };
       await this.#writeSuper();
     } catch {
+      this.#online = true;
       return this.#count('shutdown', XN.WRITE_FAILED);
+    } finally {
+      this.#busy = false;
     }
     for (const e of [...this.cache.entries()]) if (e.reg !== null) this.#unregister(e);
     this.#nodes.clear();
     this.#cat.length = 0;
     this.#types.length = 0;
     this.#types[XN_DB] = DB_TYPE;
-    this.#online = false;
-    log.info('xn shut down cleanly');
+    this.#log.info('xn shut down cleanly');
     return this.#count('shutdown', XN.SUCCESS);
   }
 
@@ -1516,15 +1676,14 @@ export class Xn {
   // -------------------------------------------------------------------------------------------
   // Processes
 
-  /** Release everything a process held: pins, capabilities; its pending completions are dropped. */
+  /**
+   * Release what a process held: its capabilities (the context is dead afterwards). XN keeps no
+   * pages or locks per process — bound pages belong to the blocks, and dirty ones are written by
+   * their owner or by {@link Xn.flushAll} — so nothing else needs to go.
+   */
   releaseProcess(ctx: XnContext): void {
-    ctx.alive = false;
-    for (const [db, n] of ctx.pins) {
-      const e = this.cache.peek(db);
-      if (e !== undefined) for (let i = 0; i < n; i++) this.cache.unpin(e);
-    }
-    ctx.pins.clear();
     ctx.caps.clear();
+    ctx.lastError = 'process exited';
   }
 
   /** Admin view of one block: registry entry, parent chain, freemap bit, page bytes if in core. */

@@ -1,89 +1,14 @@
 /**
- * A small library file system on XN, for tests and benchmarks: directories are one block with
- * 64 file slots (each an extent of XN_DB data blocks: `{db u32, nblocks u32}` at 64 + 8·i) and
- * 32 sub-directory slots (`db u32` at 576 + 4·i, type = the directory type itself). Bytes
- * [0, 64) and [704, 4096) are raw (names, sizes). It talks to XN only through the thick-layer
- * calls a process would make through syscalls.
+ * The library file system of `libfs-format.ts` driven through XN's thick layer (kernel-side unit
+ * tests of XN itself; user programs use `libfs-user.ts` over the system calls).
  */
 import { BLOCK_SIZE } from '../../../disk/index.js';
-import { XN, XN_DB, XN_ZERO_FILL } from '../codes.js';
-import { encodeTemplate, type TemplateSpec } from '../template.js';
-import { assemble } from '../udf.js';
-import type { Xn, XnContext, XnMod, XnOp } from '../xn.js';
+import { XN, XN_DB, XN_ZERO_FILL } from '../../abi/xn.js';
+import { encodeTemplate } from '../../abi/xn-template.js';
+import { dirTemplate } from './libfs-format.js';
+import type { Xn, XnContext, XnOp } from '../xn.js';
 
-export const FILE_SLOTS = 64;
-export const SUBDIR_SLOTS = 32;
-export const FILE_PTR_OFF = 64;
-export const SUBDIR_PTR_OFF = 576;
-export const RAW_OFF = 704;
-
-export const DIR_OWNS = `
-  bgei r1, 64, sub
-  muli r2, r1, 8
-  ldw r3, r2, 64
-  ldw r4, r2, 68
-  emit r3, r4, ${XN_DB}
-  ret r0
-sub:
-  bgei r1, 96, done
-  subi r2, r1, 64
-  muli r2, r2, 4
-  ldw r3, r2, 576
-  movi r4, 1
-  emit r3, r4, self
-done:
-  ret r0`;
-
-export const DIR_READSET = `
-  bgei r1, 64, sub
-  muli r2, r1, 8
-  addi r2, r2, 64
-  movi r3, 8
-  emit r2, r3, 3
-  ret r0
-sub:
-  subi r2, r1, 64
-  muli r2, r2, 4
-  addi r2, r2, 576
-  movi r3, 4
-  emit r2, r3, 3
-  ret r0`;
-
-/** The directory template. */
-export function dirTemplate(name = 'libfs-dir'): TemplateSpec {
-  return {
-    cls: 'base',
-    name,
-    nbytes: BLOCK_SIZE,
-    nslots: FILE_SLOTS + SUBDIR_SLOTS,
-    rawRead: [{ off: 0, len: 64 }, { off: RAW_OFF, len: BLOCK_SIZE - RAW_OFF }],
-    rawWrite: [{ off: 0, len: 64 }, { off: RAW_OFF, len: BLOCK_SIZE - RAW_OFF }],
-    owns: assemble(DIR_OWNS),
-    readSet: assemble(DIR_READSET),
-  };
-}
-
-function u32le(...xs: number[]): Uint8Array {
-  const b = new Uint8Array(4 * xs.length);
-  const dv = new DataView(b.buffer);
-  xs.forEach((x, i) => dv.setUint32(4 * i, x >>> 0, true));
-  return b;
-}
-
-/** The mods that set file slot `slot` to the extent (db, n) (0, 0 clears it). */
-export function fileMods(slot: number, db: number, n: number): XnMod[] {
-  return [{ offset: FILE_PTR_OFF + 8 * slot, bytes: u32le(db, n) }];
-}
-
-/** The mods that set sub-directory slot `slot` (0..31) to block db. */
-export function subdirMods(slot: number, db: number): XnMod[] {
-  return [{ offset: SUBDIR_PTR_OFF + 4 * slot, bytes: u32le(db) }];
-}
-
-/** An op for file slot `slot` of extent (db, n). */
-export function fileOp(slot: number, db: number, n: number, set: boolean): XnOp {
-  return { db, nelem: n, type: XN_DB, slot, mods: fileMods(slot, set ? db : 0, set ? n : 0) };
-}
+export * from './libfs-format.js';
 
 /** Write back and wait for the completion status. */
 export function writebackWait(xn: Xn, ctx: XnContext, runs: { db: number; n: number }[]): Promise<number> {
@@ -101,11 +26,28 @@ export function readinWait(xn: Xn, ctx: XnContext, db: number, n: number): Promi
   });
 }
 
+/**
+ * Import a template as Xok's libFS did: stage its bytes in an XN_DB root of that name, write
+ * them back, type_import, then write the catalogue so the id is durable → the id or a code.
+ */
+export async function importType(xn: Xn, ctx: XnContext, name: string, bytes: Uint8Array): Promise<number> {
+  const op: XnOp = { db: 0, nelem: Math.ceil(bytes.length / BLOCK_SIZE), type: XN_DB, slot: 0, mods: [] };
+  let c = xn.installMount(ctx, name, op, 0o644);
+  if (c === XN.SUCCESS) c = xn.bind(ctx, op.db, XN_ZERO_FILL, op.nelem);
+  if (c === XN.SUCCESS) c = xn.writeb(ctx, op.db * BLOCK_SIZE, bytes);
+  if (c === XN.SUCCESS) c = await writebackWait(xn, ctx, [{ db: op.db, n: op.nelem }]);
+  if (c !== XN.SUCCESS) return c;
+  const id = xn.typeImport(ctx, name);
+  if (id < 0) return id;
+  c = await writebackWait(xn, ctx, [{ db: xn.root(), n: 1 }]);
+  return c === XN.SUCCESS ? id : c;
+}
+
 /** Import the directory type (or find it after a restart) → its id. */
 export async function dirType(xn: Xn, ctx: XnContext, name = 'libfs-dir'): Promise<number> {
   const id = xn.typeMount(ctx, name);
   if (id > 0) return id;
-  return xn.typeImport(ctx, name, encodeTemplate(dirTemplate(name)));
+  return importType(xn, ctx, name, encodeTemplate(dirTemplate(name)));
 }
 
 /** Create a root directory `name` and make it durable → its block. Throws on refusal (tests). */
@@ -122,15 +64,3 @@ export async function makeRootDir(xn: Xn, ctx: XnContext, name: string, type: nu
   return op.db;
 }
 
-/** A recognizable data block: the tag in its first 4 bytes (little-endian), then a pattern. */
-export function dataBlock(tag: number): Uint8Array {
-  const b = new Uint8Array(BLOCK_SIZE);
-  for (let i = 4; i < BLOCK_SIZE; i++) b[i] = (tag * 31 + i * 7) & 0xff;
-  new DataView(b.buffer).setUint32(0, tag >>> 0, true);
-  return b;
-}
-
-/** The tag `dataBlock` wrote into `b`. */
-export function tagOf(b: Uint8Array): number {
-  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0, true);
-}

@@ -1,14 +1,20 @@
 /**
- * A seeded burst of XN operations over the library file system, with an oracle, shared by the
- * power-loss test (in-process crash simulator) and the kill -9 test (child process on the SQLite
- * device). Operations run one after another; each is acknowledged when its last writeback
- * completes. After a crash and restart, every file must be in its last acknowledged state, or —
+ * A seeded burst of XN system calls over the library file system, run by a user process, with an
+ * oracle — shared by the power-loss test (in-process crash simulator) and the kill -9 test (a
+ * child OS process on the SQLite disk). Operations run one after another; each is acknowledged
+ * when its last writeback completed. The three notification paths take turns: the synchronous
+ * calls, a record-mode channel, and Xok's counter in the process's memory (polled with
+ * sched_yield). After a crash and restart every file must be in its last acknowledged state, or —
  * for the one operation in flight — in the state that operation produces.
+ *
+ * User side only: `XnClient` and the ABI.
  */
-import { BLOCK_SIZE, xorshift32 } from '../../../disk/index.js';
-import { XN, XN_DB, XN_ZERO_FILL } from '../codes.js';
-import type { Xn, XnContext, XnOp } from '../xn.js';
-import { dataBlock, dirType, fileMods, FILE_PTR_OFF, makeRootDir, readinWait, subdirMods, tagOf, writebackWait } from './libfs.js';
+import { CHAN_MODE_RECORD } from '../../abi/layout.js';
+import { XN, XN_ATTR_DIRTY, XN_DB } from '../../abi/xn.js';
+import type { XnClient } from '../../abi/xn-client.js';
+import { xorshift32 } from '../../../disk/index.js';
+import { dataBlock, fileMods, FILE_PTR_OFF, subdirMods, tagOf } from './libfs-format.js';
+import { dirTypeOf, makeRootDir, must } from './libfs-user.js';
 
 /** A file's state: its tag and length in blocks, or null when absent. */
 export type FileState = { tag: number; n: number } | null;
@@ -29,28 +35,48 @@ export interface OpReport {
   next2?: FileState;
 }
 
-function rng(seed: number): () => number {
-  const next = xorshift32(seed);
-  return () => next() / 4294967296;
-}
-
+const BLOCK = 4096;
 const SLOTS = 12;
 
+/** The writeback styles the operations rotate through. */
+type Style = 'sync' | 'channel' | 'counter';
+
 /** Build the tree (root dir + one sub-directory), then run `count` seeded operations. */
-export async function runWorkload(xn: Xn, ctx: XnContext, seed: number, count: number, report: (r: OpReport) => void): Promise<void> {
-  const dir = await dirType(xn, ctx);
-  const root = await makeRootDir(xn, ctx, 'crash-root', dir);
-  const sub: XnOp = { db: xn.findFree(0, 1), nelem: 1, type: dir, slot: 64, mods: [] };
+export async function runWorkload(xc: XnClient, seed: number, count: number, report: (r: OpReport) => void): Promise<void> {
+  const sys = xc.sys;
+  const chan = sys.channel(CHAN_MODE_RECORD, 16);
+  const counter = sys.calloc(4);
+  /** Write runs back in the given style and wait for the status. */
+  const writeback = async (runs: { db: number; n: number }[], style: Style): Promise<void> => {
+    if (style === 'sync' && runs.length === 1) return must(await xc.writebackSync((runs[0] as { db: number }).db, (runs[0] as { n: number }).n), 'writeback');
+    if (style === 'counter') {
+      sys.view.setInt32(counter, 1, true);
+      const id = xc.writebackv(runs, -1, counter);
+      if (id < 0) must(id, 'writebackv');
+      while (sys.view.getInt32(counter, true) > 0) await sys.sched_yield();
+      // A counter says "done", not "how": read the state back to know it worked.
+      const attrs = xc.readAttr((runs[0] as { db: number }).db, 1);
+      if (typeof attrs === 'number' || ((attrs[0] as { flags: number }).flags & XN_ATTR_DIRTY) !== 0) throw new Error('writeback failed');
+      return;
+    }
+    must(await xc.awaitRequest(chan, xc.writebackv(runs, chan)), 'writebackv');
+  };
+  const dir = await dirTypeOf(xc);
+  const root = await makeRootDir(xc, 'crash-root', dir);
+  const sub = { db: xc.findFree(0, 1), nelem: 1, type: dir, slot: 64, mods: [] as ReturnType<typeof subdirMods> };
   sub.mods = subdirMods(0, sub.db);
-  if (xn.alloc(ctx, root * BLOCK_SIZE, sub) !== XN.SUCCESS) throw new Error(ctx.lastError);
-  xn.bind(ctx, sub.db, XN_ZERO_FILL);
-  await must(writebackWait(xn, ctx, [{ db: sub.db, n: 1 }]));
-  await must(writebackWait(xn, ctx, [{ db: root, n: 1 }]));
+  must(xc.alloc(root * BLOCK, sub), 'alloc sub-directory');
+  must(xc.bind(sub.db), 'bind sub-directory');
+  await writeback([{ db: sub.db, n: 1 }], 'sync');
+  await writeback([{ db: root, n: 1 }], 'sync');
   report({ op: 0, phase: 'ack', key: 'setup', next: null });
-  const rand = rng(seed);
-  const files = new Map<string, { db: number; n: number; tag: number; dir: number; slot: number }>();
+  const next = xorshift32(seed);
+  const rand = (): number => next() / 4294967296;
+  const files = new Map<string, { db: number; n: number; tag: number }>();
+  const blockCount = (xc.info() as { blockCount: number }).blockCount;
   let tag = 1;
   for (let op = 1; op <= count; op++) {
+    const style = (['sync', 'channel', 'counter'] as const)[op % 3] as Style;
     const slot = Math.floor(rand() * SLOTS);
     const inRoot = rand() < 0.7;
     const key = `${inRoot ? 'r' : 'd'}:${slot}`;
@@ -59,51 +85,42 @@ export async function runWorkload(xn: Xn, ctx: XnContext, seed: number, count: n
     const choice = rand();
     if (f === undefined) {
       const n = 1 + Math.floor(rand() * 3);
-      const db = xn.findFree(1 + Math.floor(rand() * (xn.device.blockCount - 8)), n);
+      const db = xc.findFree(1 + Math.floor(rand() * (blockCount - 8)), n);
       const t = tag++;
       report({ op, phase: 'start', key, next: { tag: t, n } });
-      const o: XnOp = { db, nelem: n, type: XN_DB, slot, mods: fileMods(slot, db, n) };
-      if (xn.alloc(ctx, parent * BLOCK_SIZE, o) !== XN.SUCCESS) throw new Error(`alloc: ${ctx.lastError}`);
-      for (let k = 0; k < n; k++) {
-        xn.bind(ctx, db + k, XN_ZERO_FILL);
-        xn.writeb(ctx, (db + k) * BLOCK_SIZE, dataBlock(t * 16 + k));
-      }
-      await must(writebackWait(xn, ctx, [{ db, n }]));
-      await must(writebackWait(xn, ctx, [{ db: parent, n: 1 }]));
-      files.set(key, { db, n, tag: t, dir: parent, slot });
+      must(xc.alloc(parent * BLOCK, { db, nelem: n, type: XN_DB, slot, mods: fileMods(slot, db, n) }), 'alloc');
+      must(xc.bind(db, n), 'bind');
+      for (let k = 0; k < n; k++) must(xc.writeb((db + k) * BLOCK, dataBlock(t * 16 + k)), 'writeb');
+      await writeback([{ db, n }], style);
+      await writeback([{ db: parent, n: 1 }], style);
+      files.set(key, { db, n, tag: t });
       report({ op, phase: 'ack', key, next: { tag: t, n } });
     } else if (choice < 0.4) {
       const t = tag++;
       report({ op, phase: 'start', key, next: { tag: t, n: f.n } });
-      for (let k = 0; k < f.n; k++) xn.writeb(ctx, (f.db + k) * BLOCK_SIZE, dataBlock(t * 16 + k));
-      await must(writebackWait(xn, ctx, [{ db: f.db, n: f.n }]));
+      for (let k = 0; k < f.n; k++) must(xc.writeb((f.db + k) * BLOCK, dataBlock(t * 16 + k)), 'rewrite');
+      await writeback([{ db: f.db, n: f.n }], style);
       f.tag = t;
       report({ op, phase: 'ack', key, next: { tag: t, n: f.n } });
     } else if (choice < 0.75 || !inRoot) {
       report({ op, phase: 'start', key, next: null });
-      const o: XnOp = { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, 0, 0) };
-      if (xn.free(ctx, parent * BLOCK_SIZE, o) !== XN.SUCCESS) throw new Error(`free: ${ctx.lastError}`);
-      await must(writebackWait(xn, ctx, [{ db: parent, n: 1 }]));
+      must(xc.free(parent * BLOCK, { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, 0, 0) }), 'free');
+      await writeback([{ db: parent, n: 1 }], style);
       files.delete(key);
       report({ op, phase: 'ack', key, next: null });
     } else {
       const dkey = `d:${slot}`;
       if (files.has(dkey)) continue;
       report({ op, phase: 'start', key, next: null, key2: dkey, next2: { tag: f.tag, n: f.n } });
-      const dst: XnOp = { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, f.db, f.n) };
-      const src: XnOp = { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, 0, 0) };
-      if (xn.move(ctx, sub.db * BLOCK_SIZE, dst, root * BLOCK_SIZE, src) !== XN.SUCCESS) throw new Error(`move: ${ctx.lastError}`);
-      await must(writebackWait(xn, ctx, [{ db: root, n: 1 }, { db: sub.db, n: 1 }]));
+      const dst = { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, f.db, f.n) };
+      const src = { db: f.db, nelem: f.n, type: XN_DB, slot, mods: fileMods(slot, 0, 0) };
+      must(xc.move(sub.db * BLOCK, dst, root * BLOCK, src), 'move');
+      await writeback([{ db: root, n: 1 }, { db: sub.db, n: 1 }], style === 'sync' ? 'channel' : style);
       files.delete(key);
-      files.set(dkey, { ...f, dir: sub.db });
+      files.set(dkey, f);
       report({ op, phase: 'ack', key, next: null, key2: dkey, next2: { tag: f.tag, n: f.n } });
     }
   }
-}
-
-async function must(p: Promise<number>): Promise<void> {
-  const st = await p;
-  if (st !== XN.SUCCESS) throw new Error(`I/O failed: ${st}`);
 }
 
 /** Fold reports into the oracle. */
@@ -118,47 +135,48 @@ export function applyReport(o: Oracle, r: OpReport): void {
 }
 
 /**
- * Read the recovered tree (as root) and compare it with the oracle. Returns the mismatches
- * (empty = every acknowledged write is intact and nothing else appeared).
+ * Read the recovered tree (as root, through the system calls) and compare it with the oracle.
+ * Returns the mismatches (empty = every acknowledged write is intact and nothing else appeared).
  */
-export async function checkRecovered(xn: Xn, ctx: XnContext, o: Oracle): Promise<string[]> {
+export async function checkRecovered(xc: XnClient, o: Oracle): Promise<string[]> {
   const bad: string[] = [];
-  const out: { db: number }[] = [];
-  if (xn.mount(ctx, 'crash-root', out as never) !== XN.SUCCESS) return o.acked.size === 0 ? [] : ['root missing'];
-  const root = (out[0] as { db: number }).db;
-  await readinWait(xn, ctx, root, 1);
+  const r = xc.mount('crash-root');
+  if (typeof r === 'number') return o.acked.size === 0 && o.inflight === null ? [] : [`root missing (${r})`];
+  const root = r.db;
+  if ((await xc.readinSync(root, 1)) !== XN.SUCCESS) return ['root unreadable'];
   const ptrs = new Uint8Array(512 + 128);
-  xn.readb(ctx, ptrs, root * BLOCK_SIZE + FILE_PTR_OFF);
+  xc.readb(root * BLOCK + FILE_PTR_OFF, ptrs);
   const subDb = new DataView(ptrs.buffer).getUint32(512, true);
   const dirs: [string, number][] = [['r', root]];
   if (subDb !== 0) {
-    xn.insertAttr(ctx, root * BLOCK_SIZE, { db: subDb, nelem: 1, type: xn.typeMount(ctx, 'libfs-dir'), slot: 64, mods: [] });
-    await readinWait(xn, ctx, subDb, 1);
+    must(xc.insertAttr(root * BLOCK, { db: subDb, nelem: 1, type: xc.typeMount('libfs-dir'), slot: 64 }), 'insert sub-directory');
+    must(await xc.readinSync(subDb, 1), 'read sub-directory');
     dirs.push(['d', subDb]);
   }
   const seen = new Map<string, FileState>();
+  const blk = new Uint8Array(BLOCK);
   for (const [prefix, d] of dirs) {
     const p = new Uint8Array(8 * SLOTS);
-    xn.readb(ctx, p, d * BLOCK_SIZE + FILE_PTR_OFF);
+    xc.readb(d * BLOCK + FILE_PTR_OFF, p);
     const dv = new DataView(p.buffer);
     for (let s = 0; s < SLOTS; s++) {
       const db = dv.getUint32(8 * s, true);
       const n = dv.getUint32(8 * s + 4, true);
       if (db === 0) continue;
-      if (xn.insertAttr(ctx, d * BLOCK_SIZE, { db, nelem: n, type: XN_DB, slot: s, mods: [] }) !== XN.SUCCESS) {
-        bad.push(`${prefix}:${s} insert_attr: ${ctx.lastError}`);
+      const code = xc.insertAttr(d * BLOCK, { db, nelem: n, type: XN_DB, slot: s });
+      if (code !== XN.SUCCESS) {
+        bad.push(`${prefix}:${s} insert_attr: ${code}`);
         continue;
       }
-      if ((await readinWait(xn, ctx, db, n)) !== XN.SUCCESS) {
+      if ((await xc.readinSync(db, n)) !== XN.SUCCESS) {
         bad.push(`${prefix}:${s} readin failed`);
         continue;
       }
-      const blk = new Uint8Array(BLOCK_SIZE);
-      xn.readb(ctx, blk, db * BLOCK_SIZE);
+      xc.readb(db * BLOCK, blk);
       const tag = Math.floor(tagOf(blk) / 16);
       let ok = tag > 0;
       for (let k = 0; k < n && ok; k++) {
-        xn.readb(ctx, blk, (db + k) * BLOCK_SIZE);
+        xc.readb((db + k) * BLOCK, blk);
         ok = Buffer.compare(blk, dataBlock(tag * 16 + k)) === 0;
       }
       seen.set(`${prefix}:${s}`, ok ? { tag, n } : { tag: -1, n });
