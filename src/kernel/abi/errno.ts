@@ -18,6 +18,7 @@ export const EAGAIN = 11;
 export const ENOMEM = 12;
 export const EACCES = 13;
 export const EFAULT = 14;
+export const ENOTBLK = 15;
 export const EBUSY = 16;
 export const EEXIST = 17;
 export const ENODEV = 19;
@@ -80,6 +81,7 @@ export const ERRNO_NAMES: ReadonlyMap<number, string> = new Map([
   [ENFILE, 'ENFILE'],
   [EMFILE, 'EMFILE'],
   [ENOTTY, 'ENOTTY'],
+  [ENOTBLK, 'ENOTBLK'],
   [EFBIG, 'EFBIG'],
   [ENOSPC, 'ENOSPC'],
   [ESPIPE, 'ESPIPE'],

@@ -274,13 +274,11 @@ export const SEEK_CUR = 1;
 export const SEEK_END = 2;
 export const SEEK_DATA = 3;
 export const SEEK_HOLE = 4;
-/** Root-catalogue block copied out by `xn_read_catalogue` (one disk block). */
-export const XN_CATALOGUE_BYTES = 4096;
-/** `struct xn_op` in the ILP32 model (reserved for the XN calls; the XN subsystem defines the fields). */
+/** `struct xn_op` in the ILP32 model (fields: src/kernel/abi/xn.ts). */
 export const XN_OP_BYTES = 32;
-/** `struct root_entry` copied out by `xn_mount` (reserved; defined by XN). */
+/** `struct xn_root_entry` copied out by `xn_mount` and `xn_read_catalogue` (fields: abi/xn.ts). */
 export const XN_ROOT_ENTRY_BYTES = 128;
-/** One registry record copied out per block by `xn_read_attr` (reserved; defined by XN). */
+/** One registry record copied out per block by `xn_read_attr` (fields: abi/xn.ts). */
 export const XN_ATTR_BYTES = 32;
 
 // ---- AF_DPF (docs/dpf.md "The socket") ----

@@ -4,7 +4,7 @@ import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { BLKDEV_DISK, O_DIRECT } from '../abi/blkdev.js';
 import { O_RDONLY, O_RDWR, O_WRONLY } from '../abi/layout.js';
-import { EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENODEV, ENOSPC } from '../abi/errno.js';
+import { EACCES, EAGAIN, EBADF, EBUSY, EINVAL, ENOSPC, ENOTBLK } from '../abi/errno.js';
 import { CHAN_MODE_RECORD, CHAN_REC_BYTES, POLLIN, POLLOUT, POLLFD_BYTES } from '../abi/layout.js';
 import type { Libc } from '../abi/libc.js';
 import { Kernel, type SpawnOptions } from '../kernel.js';
@@ -95,7 +95,7 @@ describe('the raw block device through system calls (thesis §3.3.1)', () => {
     expect(r.rec2).toEqual([CHAN_REC_BYTES, r.pf, BLKDEV_DISK, 30, 0]);
   });
 
-  it('a full channel refuses the request (EAGAIN); a non-channel is EINVAL, a non-device ENODEV; XN’s blocks are EBUSY; the fd is always ready', async () => {
+  it('a full channel refuses the request (EAGAIN); a non-channel is EINVAL, a non-device ENOTBLK; XN’s blocks are EBUSY; the fd is always ready', async () => {
     const { k, cache } = machine();
     cache.ensure(50).reg = { type: 4, parentDb: -1, parentOff: 0, parentSlot: 0, initialized: true, uninitChildren: 0 };
     const r = await run(k, 0, async (sys) => {
@@ -119,7 +119,7 @@ describe('the raw block device through system calls (thesis §3.3.1)', () => {
         sys.view.getInt16(pfd + 6, true),
       ];
     });
-    expect(r).toEqual([1, -EAGAIN, -EINVAL, -ENODEV, -ENODEV, -EBUSY, 1, POLLIN | POLLOUT]);
+    expect(r).toEqual([1, -EAGAIN, -EINVAL, -ENOTBLK, -ENOTBLK, -EBUSY, 1, POLLIN | POLLOUT]);
   });
 
   it('a descriptor handed to another process keeps its opener’s rights (a capability, as on Linux); exit and close release it', async () => {

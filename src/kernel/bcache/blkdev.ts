@@ -13,13 +13,13 @@
  * - `prefetch/commit(fd, block, n, chan)`: return a request id (≥ 1); the channel gets one record
  *   `{id, BLKDEV_DISK, block, status}` in a slot reserved at issue (EAGAIN when it has none).
  * - Readiness: a block device is always readable and writable (POLLIN | POLLOUT), as on Linux.
- * - Other descriptors given to these calls: ENODEV (the errno for "not a block device" would be
- *   ENOTBLK, which the ABI does not define yet).
+ * - Other descriptors given to these calls: ENOTBLK, as Linux says of a file that is not a
+ *   block device.
  */
 import { BLOCK_SIZE } from '../../disk/index.js';
 import { BLKDEV_DISK, O_DIRECT } from '../abi/blkdev.js';
 import { O_ACCMODE, O_RDONLY, O_WRONLY } from '../abi/layout.js';
-import { EACCES, EAGAIN, EBADF, EINVAL, ENODEV, ENOSPC } from '../abi/errno.js';
+import { EACCES, EAGAIN, EBADF, EINVAL, ENOSPC, ENOTBLK } from '../abi/errno.js';
 import { O_CLOEXEC, O_NONBLOCK, POLLIN, POLLOUT, POLLRDNORM, POLLWRNORM } from '../abi/layout.js';
 import type { Kernel } from '../kernel.js';
 import { KernelFile } from '../proc/file.js';
@@ -95,7 +95,7 @@ export function registerBlockDeviceSyscalls(kernel: Kernel, cache: BufferCache):
     write: boolean,
     start: (dev: BlockDevFile, id: number, sink: (id: number, db: number, st: number) => void) => number,
   ): number => {
-    if (!(f instanceof BlockDevFile)) return -ENODEV;
+    if (!(f instanceof BlockDevFile)) return -ENOTBLK;
     if (write ? !f.writable : !f.readable) return -EBADF;
     const chan = kernel.asChannel(chanFile);
     if (chan === null) return -EINVAL;
@@ -118,7 +118,7 @@ export function registerBlockDeviceSyscalls(kernel: Kernel, cache: BufferCache):
       return kernel.installFile(p, new BlockDevFile(p, flags));
     },
     blkdev_pread: (p, f, buf, count, offset) => {
-      if (!(f instanceof BlockDevFile)) return -ENODEV;
+      if (!(f instanceof BlockDevFile)) return -ENOTBLK;
       if (!f.readable) return -EBADF;
       const s = span(cache, count, offset, false);
       if (typeof s === 'number') return s;
@@ -130,7 +130,7 @@ export function registerBlockDeviceSyscalls(kernel: Kernel, cache: BufferCache):
       });
     },
     blkdev_pwrite: (p, f, buf, count, offset) => {
-      if (!(f instanceof BlockDevFile)) return -ENODEV;
+      if (!(f instanceof BlockDevFile)) return -ENOTBLK;
       if (!f.writable) return -EBADF;
       const s = span(cache, count, offset, true);
       if (typeof s === 'number') return s;
