@@ -34,6 +34,26 @@ describe('machine on the memory backend', () => {
     await expect(fetch(`${m.adminUrl}/health`)).rejects.toThrow();
   });
 
+  it('every admin route is documented: a summary and a schema for its success response (OpenAPI)', async () => {
+    const m = await bootMachine(loadConfig({ overrides: { nicBackend: 'memory', admin: { port: 0 } } }), { log: rootLogger() });
+    try {
+      const doc = (await (await fetch(`${m.adminUrl}/docs/json`)).json()) as {
+        paths: Record<string, Record<string, { summary?: string; responses?: Record<string, unknown> }>>;
+      };
+      const missing: string[] = [];
+      for (const [path, ops] of Object.entries(doc.paths)) {
+        for (const [method, op] of Object.entries(ops)) {
+          const ok = Object.keys(op.responses ?? {}).some((code) => code.startsWith('2'));
+          if (op.summary === undefined || op.summary === '' || !ok) missing.push(`${method.toUpperCase()} ${path}`);
+        }
+      }
+      expect(missing).toEqual([]);
+      expect(Object.keys(doc.paths).length).toBeGreaterThan(20);
+    } finally {
+      await m.stop();
+    }
+  });
+
   it('a boot that fails half-way stops what it started', async () => {
     const config = loadConfig({ overrides: { nicBackend: 'memory', admin: { host: '0.0.0.0', port: 0 } } });
     await expect(bootMachine(config, { log: rootLogger() })).rejects.toThrow(/loopback/);

@@ -21,6 +21,7 @@ export const diskRoutes: FastifyPluginAsync<DiskRoutesOptions> = async (app, opt
     '/v1/disk',
     {
       schema: {
+        summary: 'The disk: SQLite file, geometry, latency model, request and transaction counters',
         response: {
           200: {
             type: 'object',
@@ -56,5 +57,5 @@ export const diskRoutes: FastifyPluginAsync<DiskRoutesOptions> = async (app, opt
       };
     },
   );
-  app.get('/v1/bcache', { schema: { response: { 200: numbers } } }, async () => ({ ...cache.stats() }));
+  app.get('/v1/bcache', { schema: { summary: 'The one buffer cache: pages, hits, misses, evictions, dirty and pinned pages', response: { 200: numbers } } }, async () => ({ ...cache.stats() }));
 };

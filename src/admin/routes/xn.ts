@@ -41,7 +41,7 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
   const { xn } = opts;
   const anyObj = { type: 'object', additionalProperties: true } as const;
 
-  app.get('/v1/xn', { schema: { response: { 200: anyObj } } }, async () => {
+  app.get('/v1/xn', { schema: { summary: 'XN: online state, boot report (clean or rebuilt freemap), registry and I/O counters', response: { 200: anyObj } } }, async () => {
     const boot = xn.bootReport;
     const f = boot?.fsck ?? null;
     const sc = opts.syscalls ?? null;
@@ -63,7 +63,7 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     };
   });
 
-  app.get('/v1/xn/roots', { schema: { response: { 200: anyObj } } }, async () => {
+  app.get('/v1/xn/roots', { schema: { summary: 'The root catalogue: named roots with their blocks and types', response: { 200: anyObj } } }, async () => {
     const types = new Map(xn.types().map((t) => [t.id, t.name]));
     return {
       online: xn.online,
@@ -83,7 +83,7 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     };
   });
 
-  app.get('/v1/xn/types', { schema: { response: { 200: anyObj } } }, async () => ({
+  app.get('/v1/xn/types', { schema: { summary: 'Imported types (templates) with their UDFs disassembled', response: { 200: anyObj } } }, async () => ({
     types: xn.types().map((t) => ({
       id: t.id,
       name: t.name,
@@ -108,6 +108,7 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     '/v1/xn/blocks/:db',
     {
       schema: {
+        summary: 'One disk block: registry entry, parents, owning root, hexdump (in core, or ?source=disk)',
         params: { type: 'object', properties: { db: { type: 'integer', minimum: 0 } }, required: ['db'], additionalProperties: false },
         querystring: { type: 'object', properties: { source: { type: 'string', enum: ['cache', 'disk'] } }, additionalProperties: false },
         response: { 200: anyObj, ...errorResponses },
@@ -138,6 +139,7 @@ export const xnRoutes: FastifyPluginAsync<XnRoutesOptions> = async (app, opts) =
     '/v1/xn/fsck',
     {
       schema: {
+        summary: 'Walk every root with the UDFs: dangling, doubly-owned and leaked blocks',
         // maxProperties, not additionalProperties: fastify's ajv removes unknown fields silently.
         body: { type: ['object', 'null'], maxProperties: 0 },
         response: { 200: anyObj, ...errorResponses },
