@@ -27,9 +27,10 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
       { weight: 1, arbitrary: fc.constant({ k: 'shift' as const }) },
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 200, max: 3000 }), fc.array(op, { maxLength: 200 }), (capFrames, capBytesRaw, ops) => {
+      fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 200, max: 3000 }), fc.integer({ min: 4, max: 3000 }), fc.array(op, { maxLength: 200 }), (capFrames, capBytesRaw, initialRaw, ops) => {
         const capBytes = capBytesRaw & ~3;
-        const q = new FrameQueue(capFrames, capBytes);
+        // A ring that starts smaller than its bound grows on demand: the model must not see it.
+        const q = new FrameQueue(capFrames, capBytes, initialRaw & ~3);
         const model: { frame: Uint8Array; card: number }[] = [];
         let maxRec = 0;
         for (const o of ops) {
@@ -89,6 +90,7 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
           expect(q.usedBytes).toBe(model.reduce((s, m) => s + dpfRecordBytes(m.frame.length), 0));
           expect(q.frames).toBeLessThanOrEqual(capFrames);
           expect(q.usedBytes).toBeLessThanOrEqual(capBytes);
+          expect(q.allocatedBytes).toBeLessThanOrEqual(capBytes);
         }
       }),
       { seed: runSeed('af-dpf queue'), numRuns: 400 },
@@ -120,5 +122,17 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
       [2, 3],
     ]);
     expect(q.frames).toBe(0);
+  });
+
+  it('starts small and grows only as far as the frames it holds need (a quiet socket costs a few KiB, not its bound)', () => {
+    const q = new FrameQueue(512, 256 * 1024);
+    expect(q.allocatedBytes).toBe(8192);
+    for (let i = 0; i < 4; i++) expect(q.push(new Uint8Array(1514).fill(i), 0)).toBe(true);
+    expect(q.allocatedBytes).toBe(8192);
+    for (let i = 0; i < 100; i++) expect(q.push(new Uint8Array(1514).fill(i), 1)).toBe(true);
+    expect(q.allocatedBytes).toBe(256 * 1024);
+    const dst = new Uint8Array(2000);
+    expect(q.takeRecords(dst, 0, dst.length, 1)).toBe(1);
+    expect(dst[4]).toBe(0); // the oldest frame survived every growth, first in line
   });
 });

@@ -8,21 +8,27 @@
  * the ring it starts again at offset 0 (if the oldest record leaves room there), and the end of
  * the upper run is remembered.
  *
- * Bounded in frames and in bytes, both fixed at construction; one buffer allocated once, nothing
- * allocated per frame on the way in. A frame that does not fit is refused (the caller counts
- * the drop); queued frames are never overwritten.
+ * Bounded in frames and in bytes, both fixed at construction. The ring starts small
+ * (`INITIAL_RING_BYTES`) and doubles, up to the byte bound, only when a frame would not fit: a
+ * per-connection socket that never holds more than a few frames costs a few KiB, not its bound
+ * (a server with 1,000 connections would otherwise hold 1,000 × the bound). Growth copies the
+ * queued records once, oldest first; nothing is allocated per frame otherwise. A frame that does
+ * not fit the bound is refused (the caller counts the drop); queued frames are never overwritten.
  */
 import { DPF_REC_HEADER_BYTES, DPF_REC_OFF_CARD, DPF_REC_OFF_LEN, dpfRecordBytes } from '../abi/layout.js';
 
 /** Largest frame a record can describe (its length is a u16). */
 export const DPF_MAX_RECORD_FRAME_BYTES = 0xffff;
 
+/** Size of a new ring: a few full-size frames. */
+const INITIAL_RING_BYTES = 8192;
+
 export class FrameQueue {
   /** Most frames held at once. */
   readonly capacityFrames: number;
   /** Bytes of the ring (records with their headers and padding). */
   readonly capacityBytes: number;
-  readonly #buf: Uint8Array;
+  #buf: Uint8Array;
   /** Offset of the oldest record (meaningful when `#frames > 0`). */
   #head = 0;
   /** Where the next record goes. */
@@ -33,15 +39,20 @@ export class FrameQueue {
   #frames = 0;
   #usedBytes = 0;
 
-  /** `capacityFrames` ≥ 1; `capacityBytes` ≥ 4, a multiple of 4. */
-  constructor(capacityFrames: number, capacityBytes: number) {
+  /** `capacityFrames` ≥ 1; `capacityBytes` ≥ 4, a multiple of 4; the ring starts at `initialBytes` (a multiple of 4). */
+  constructor(capacityFrames: number, capacityBytes: number, initialBytes = INITIAL_RING_BYTES) {
     if (!Number.isSafeInteger(capacityFrames) || capacityFrames < 1) throw new RangeError('FrameQueue: capacityFrames must be a positive integer');
     if (!Number.isSafeInteger(capacityBytes) || capacityBytes < DPF_REC_HEADER_BYTES || capacityBytes % 4 !== 0) {
       throw new RangeError('FrameQueue: capacityBytes must be a positive multiple of 4');
     }
     this.capacityFrames = capacityFrames;
     this.capacityBytes = capacityBytes;
-    this.#buf = new Uint8Array(capacityBytes);
+    this.#buf = new Uint8Array(Math.max(DPF_REC_HEADER_BYTES, Math.min(capacityBytes, initialBytes & ~3)));
+  }
+
+  /** Bytes of the ring allocated now (grows up to `capacityBytes`). */
+  get allocatedBytes(): number {
+    return this.#buf.length;
   }
 
   /** Frames queued. */
@@ -62,24 +73,9 @@ export class FrameQueue {
     const len = frame.length;
     if (len === 0 || len > DPF_MAX_RECORD_FRAME_BYTES || this.#frames >= this.capacityFrames) return false;
     const rec = dpfRecordBytes(len);
-    let at: number;
-    if (this.#frames === 0) {
-      this.#head = 0;
-      this.#tail = 0;
-      this.#wrapped = false;
-    }
-    if (this.#wrapped) {
-      if (this.#tail + rec > this.#head) return false;
-      at = this.#tail;
-    } else if (this.#tail + rec <= this.capacityBytes) {
-      at = this.#tail;
-    } else if (rec <= this.#head) {
-      this.#wrapEnd = this.#tail;
-      this.#wrapped = true;
-      at = 0;
-    } else {
-      return false;
-    }
+    if (this.#usedBytes + rec > this.capacityBytes) return false;
+    const at = this.#place(rec);
+    if (at < 0) return false;
     const b = this.#buf;
     b[at + DPF_REC_OFF_LEN] = len & 0xff;
     b[at + DPF_REC_OFF_LEN + 1] = len >>> 8;
@@ -151,6 +147,47 @@ export class FrameQueue {
       if (!more) break;
     }
     return moved;
+  }
+
+  /** Where a record of `rec` bytes goes, growing the ring if it must; -1 when it cannot fit. */
+  #place(rec: number): number {
+    for (;;) {
+      if (this.#frames === 0) {
+        this.#head = 0;
+        this.#tail = 0;
+        this.#wrapped = false;
+      }
+      if (this.#wrapped) {
+        if (this.#tail + rec <= this.#head) return this.#tail;
+      } else if (this.#tail + rec <= this.#buf.length) {
+        return this.#tail;
+      } else if (rec <= this.#head) {
+        this.#wrapEnd = this.#tail;
+        this.#wrapped = true;
+        return 0;
+      }
+      if (this.#buf.length >= this.capacityBytes) return -1;
+      this.#grow();
+    }
+  }
+
+  /** Double the ring (up to the bound), laying the queued records out from offset 0, oldest first. */
+  #grow(): void {
+    const next = new Uint8Array(Math.min(this.capacityBytes, this.#buf.length * 2));
+    let used = 0;
+    if (this.#frames > 0) {
+      const upperEnd = this.#wrapped ? this.#wrapEnd : this.#tail;
+      next.set(this.#buf.subarray(this.#head, upperEnd), 0);
+      used = upperEnd - this.#head;
+      if (this.#wrapped) {
+        next.set(this.#buf.subarray(0, this.#tail), used);
+        used += this.#tail;
+      }
+    }
+    this.#buf = next;
+    this.#head = 0;
+    this.#tail = used;
+    this.#wrapped = false;
   }
 
   #lenAt(at: number): number {
