@@ -114,6 +114,11 @@ export class CheetahCore implements SessionHost {
     return this.#draining;
   }
 
+  /** The session of a connection handed to HTTP (undefined during the handshake). */
+  sessionOf(conn: TcpConnection): Session | undefined {
+    return conn.user instanceof Session ? conn.user : undefined;
+  }
+
   batch(fn: () => void): void {
     this.stack.batch(fn);
   }
