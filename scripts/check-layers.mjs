@@ -20,7 +20,7 @@ const RULES = [
   // A user process sees only the ABI (numbers, structs, the libc wrapper) and pure libraries.
   // The DPF filter language is what a process writes and the kernel verifies: a pure library
   // (like src/wire) that user code may link.
-  ['src/kernel/dpf/lang/', []],
+  ['src/kernel/dpf/lang/', ['src/wire/']],
   ['src/kernel/abi/', ['src/util/', 'src/wire/', 'src/kernel/dpf/lang/']],
   ['src/cheetah/', ['src/kernel/abi/', 'src/kernel/dpf/lang/', 'src/util/', 'src/wire/']],
   ['src/programs/', ['src/kernel/abi/', 'src/kernel/dpf/lang/', 'src/util/', 'src/wire/', 'src/cheetah/']],

@@ -15,7 +15,7 @@ import { DaemonError } from './errors.js';
 import { Kernel, NetStack } from './kernel/index.js';
 import { procsRoutes } from './admin/routes/procs.js';
 import { programsRoutes } from './admin/routes/programs.js';
-import { openNic, type NetDevice } from './nic/index.js';
+import { formatMac, openNic, type NetDevice } from './nic/index.js';
 import { RealClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { packageRoot } from './util/package-root.js';
@@ -40,10 +40,6 @@ export interface BootOptions {
 }
 
 const VERSION = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
-
-function macText(mac: Uint8Array): string {
-  return [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':');
-}
 
 /** The machine's addresses on a card, parsed from its (schema-validated) configuration. */
 function cardAddresses(nic: NicConfig): { ip: number; prefixLen: number } {
@@ -113,7 +109,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
             return {
               name: dev.name,
               kind: dev.kind,
-              mac: macText(dev.mac),
+              mac: formatMac(dev.mac),
               mtuBytes: dev.mtuBytes,
               hostAddress: nic.hostAddress,
               machineAddress: nic.machineAddress,

@@ -16,7 +16,8 @@
  */
 import { parseArgs } from 'node:util';
 import { NetStack } from '../../src/kernel/net/index.js';
-import { NativeCard, openNic, parseIpv4 } from '../../src/nic/index.js';
+import { NativeCard, openNic } from '../../src/nic/index.js';
+import { parseIpv4 } from '../../src/wire/index.js';
 import { RealClock } from '../../src/util/clock.js';
 import { installEchoResponder } from '../../src/nic/testing/echo-responder.js';
 import {

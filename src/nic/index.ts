@@ -24,13 +24,4 @@ export {
 } from './card-base.js';
 export { NicStats, DROP_REASONS, batchBucketLabel, type DropReason } from './stats.js';
 export { PcapWriter, type PcapWriterOptions } from './pcap.js';
-export {
-  deriveMac,
-  formatIpv4,
-  formatMac,
-  isUsableUnicastMac,
-  parseIpv4,
-  parseIpv4Cidr,
-  parseMac,
-  type Ipv4Cidr,
-} from './addr.js';
+export { deriveMac, formatMac, isUsableUnicastMac, parseMac } from './addr.js';

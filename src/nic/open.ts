@@ -3,7 +3,8 @@
  */
 import { DaemonError } from '../errors.js';
 import { componentLogger, type Logger } from '../util/log.js';
-import { deriveMac, formatIpv4, formatMac, isUsableUnicastMac, parseIpv4Cidr, parseMac } from './addr.js';
+import { ipv4ToString, parseIpv4Cidr } from '../wire/address.js';
+import { deriveMac, formatMac, isUsableUnicastMac, parseMac } from './addr.js';
 import type { NicTuning } from './card-base.js';
 import { MemoryCard } from './memory-wire.js';
 import { NativeCard } from './native-card.js';
@@ -91,7 +92,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
     if (card.created) card.setHostMac(hostMac(cfg, mac));
     card.setHostMtu(cfg.mtuBytes);
     if (opts.hostTxQueueLenFrames !== undefined) card.setHostTxQueueLen(opts.hostTxQueueLenFrames);
-    card.setHostIpv4(host.address, host.prefixLen);
+    card.setHostIpv4(host.addr, host.prefixLen);
     card.setHostUp(true);
   } catch (e) {
     await card.close();
@@ -105,7 +106,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
       netns: opts.netns,
       machineMac: formatMac(mac),
       hostMac: formatMac(link.mac),
-      hostAddress: `${formatIpv4(host.address)}/${host.prefixLen}`,
+      hostAddress: `${ipv4ToString(host.addr)}/${host.prefixLen}`,
       mtuBytes: link.mtuBytes,
       hostIpv6: link.ipv6Disabled ? 'off' : 'on',
     },

@@ -9,7 +9,7 @@
 import type { NetDevice, TxStatus } from '../../nic/types.js';
 import type { Clock } from '../../util/clock.js';
 import type { Logger } from '../../util/log.js';
-import { ipv4ToString, type Ipv4Addr } from '../../wire/index.js';
+import { ipv4ToString, macToString, type Ipv4Addr } from '../../wire/index.js';
 import { NetIface } from './iface.js';
 import { Inet } from './inet.js';
 import { NetCounters } from './stats.js';
@@ -34,10 +34,6 @@ export interface ArpEntryView {
   mac: string;
   state: 'reachable';
   expiresInMs: number;
-}
-
-function macToString(mac: number): string {
-  return mac.toString(16).padStart(12, '0').replace(/(..)(?!$)/g, '$1:');
 }
 
 export class NetStack {

@@ -32,6 +32,7 @@
  * requires "not a non-first fragment" (`ip[6:2] & 0x1fff = 0`) and is found after the IPv4
  * header through `mshift8 14 0x0f 2` (IP options handled); `greater N` is `len >= N`.
  */
+import { parseIpv4 as parseIpv4Text } from '../../../wire/address.js';
 import type { FilterAst, FilterAtom, LoadWidth } from './ast.js';
 import { normalize, formatNormalFilter } from './normalize.js';
 import { formatFilterText } from './text.js';
@@ -157,11 +158,9 @@ function parseNumber(t: Token, max: number, what: string): number {
 }
 
 function parseIpv4(t: Token): number {
-  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(t.text);
-  if (m === null || m.slice(1).some((x) => Number(x) > 255 || (x.length > 1 && x.startsWith('0')))) {
-    throw new PcapError(t.column, `${JSON.stringify(t.text)} is not a dotted-quad IPv4 address`);
-  }
-  return m.slice(1).reduce((a, x) => a * 256 + Number(x), 0);
+  const a = parseIpv4Text(t.text);
+  if (a === undefined) throw new PcapError(t.column, `${JSON.stringify(t.text)} is not a dotted-quad IPv4 address`);
+  return a;
 }
 
 function parseMac(t: Token): number[] {
