@@ -105,7 +105,7 @@ export class CheetahReporter implements CheetahViewSource {
       synCookiesSent: tcp.synCookiesSent,
       drops: nonZero(tcp.drops),
       dpf: { ...st.dpf, attachErrors: { ...st.dpf.attachErrors } },
-      io: { ...st.io, sendErrors: { ...st.io.sendErrors } },
+      io: { ...st.io, recvErrors: { ...st.io.recvErrors }, sendErrors: { ...st.io.sendErrors } },
       memory: st.memory(),
       checksums: core.checksums === undefined ? null : { ...core.checksums.stats },
       tcp,

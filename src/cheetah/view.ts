@@ -39,6 +39,8 @@ export interface CheetahIoCounters {
   recvCalls: number;
   framesReceived: number;
   bytesReceived: number;
+  /** Receive calls that failed other than EAGAIN, by errno name (expected: none). */
+  recvErrors: Record<string, number>;
   /** Frames sent (one `dpf_send` each) and their bytes. */
   framesSent: number;
   bytesSent: number;
@@ -141,15 +143,24 @@ export interface CheetahExitInfo {
 
 export class CheetahView {
   #source: CheetahViewSource | undefined;
+  #pid = 0;
   #lastExit: CheetahExitInfo | undefined;
 
-  /** Called by the Cheetah process: publish `source` until the returned function is called. */
-  publish(source: CheetahViewSource): (exit: CheetahExitInfo) => void {
+  /** Called by the Cheetah process `pid` once it serves: its state is readable until it ends. */
+  publish(pid: number, source: CheetahViewSource): void {
+    this.#pid = pid;
     this.#source = source;
-    return (exit) => {
-      if (this.#source === source) this.#source = undefined;
-      this.#lastExit = { ...exit };
-    };
+  }
+
+  /**
+   * Process `exit.pid` ended (told by the process itself when it gives up, and by whoever
+   * spawned it when the kernel reports the exit): its state is no longer readable. An error
+   * already recorded for that pid is kept when the later report has none.
+   */
+  ended(exit: CheetahExitInfo): void {
+    if (this.#pid === exit.pid) this.#source = undefined;
+    const prev = this.#lastExit;
+    this.#lastExit = { ...exit, error: exit.error ?? (prev?.pid === exit.pid ? prev.error : null) };
   }
 
   /** Whether a Cheetah is publishing. */
@@ -157,7 +168,7 @@ export class CheetahView {
     return this.#source !== undefined;
   }
 
-  /** How the last one ended, when none runs (undefined before any ended). */
+  /** How the last one ended (undefined before any ended). */
   get lastExit(): CheetahExitInfo | undefined {
     return this.#lastExit === undefined ? undefined : { ...this.#lastExit };
   }

@@ -29,7 +29,7 @@ async function setup() {
     startedAtMs: 1_700_000_000_000,
     cards,
     listenerSockets: cards.map((_, i) => ({ fd: 10 + i, filterId: 1 + i })),
-    io: { loops: 0, events: 0, recvCalls: 0, framesReceived: 0, bytesReceived: 0, framesSent: 0, bytesSent: 0, sendErrors: {}, bouncedFrames: 0, bouncedBytes: 0, badRecords: 0 },
+    io: { loops: 0, events: 0, recvCalls: 0, framesReceived: 0, bytesReceived: 0, recvErrors: {}, framesSent: 0, bytesSent: 0, sendErrors: {}, bouncedFrames: 0, bouncedBytes: 0, badRecords: 0 },
     dpf: { filters: 3, listenerFilters: 3, connectionFilters: 0, sockets: 3, pooledSockets: 0, socketsCreated: 3, socketsClosed: 0, attaches: 0, detaches: 0, fallbacks: 0, attachErrors: {} },
     memory: () => ({ processBytes: 1 << 26, heapInUseBytes: 0, heapPeakBytes: 0, heapBlocks: 0 }),
     now: () => h.now,
@@ -49,15 +49,15 @@ describe('admin: /v1/cheetah', () => {
     expect((await app.inject({ url: '/v1/cheetah' })).json()).toEqual({ running: false, lastExit: null });
     expect((await app.inject({ url: '/v1/cheetah/connections' })).statusCode).toBe(404);
     expect((await app.inject({ url: '/v1/cheetah/time-wait' })).json().error.code).toBe('ADMIN_ERR_NOT_FOUND');
-    const withdraw = view.publish(reporter);
+    view.publish(42, reporter);
     expect((await app.inject({ url: '/v1/cheetah' })).json().running).toBe(true);
-    withdraw({ pid: 42, code: 0, error: null });
+    view.ended({ pid: 42, code: 0, error: null });
     expect((await app.inject({ url: '/v1/cheetah' })).json()).toEqual({ running: false, lastExit: { pid: 42, code: 0, error: null } });
   });
 
   it('summary: listeners per card, connections, requests by status, bytes, TIME-WAIT', async () => {
     const { h, app, view, reporter } = await setup();
-    view.publish(reporter);
+    view.publish(42, reporter);
     const keep = h.open(1, 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n');
     const done = h.open(2, 'GET /index.html HTTP/1.0\r\n\r\n');
     await h.run(() => keep.responses().length === 2 && done.closed !== undefined);
@@ -76,7 +76,7 @@ describe('admin: /v1/cheetah', () => {
 
   it('connections: pages by offset and by cursor, stable while connections come and go; TIME-WAIT pages', async () => {
     const { h, app, view, reporter } = await setup();
-    view.publish(reporter);
+    view.publish(42, reporter);
     const cs = Array.from({ length: 25 }, (_, i) => h.open(i % 3, 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n'));
     await h.run(() => cs.every((c) => c.responses().length === 1));
     const p1 = (await app.inject({ url: '/v1/cheetah/connections?limit=10' })).json();
@@ -112,7 +112,7 @@ describe('admin: /v1/cheetah', () => {
 
   it('what the API hands out is a copy: changing it changes nothing in Cheetah', async () => {
     const { h, view, reporter } = await setup();
-    view.publish(reporter);
+    view.publish(42, reporter);
     const c = h.open(0, 'GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n');
     await h.run(() => c.responses().length === 1);
     const s = view.status()!;
