@@ -7,7 +7,7 @@
  */
 import { CheetahCore, type CheetahCoreInit, type CheetahMemory } from '../core.js';
 import type { DocumentSource, HttpOptions } from '../http/index.js';
-import { TcpStack, Xoshiro128, type TcpConfig, type TcpConnection, type TcpInterface } from '../net/index.js';
+import { TcpStack, Xoshiro128, type TcpConfig, type TcpConnection, type TcpInterface, type TxFrame } from '../net/index.js';
 import type { Session } from '../session.js';
 
 /** Card n: the machine is 198.18.n.2 (MAC 02:65:78:00:0n:02), the host side 198.18.n.1. */
@@ -95,6 +95,66 @@ export class ClientConnection {
   }
 }
 
+/** Clients on the host side of the cards: one TCP stack, connections that collect what they receive. */
+export class HttpTestClient {
+  readonly stack: TcpStack;
+  readonly #byConn = new Map<TcpConnection, ClientConnection>();
+  readonly #servers: readonly { mac: number; addr: number }[];
+
+  /**
+   * `interfaces[n]` is the host side of card n and `servers[n]` the machine on it; frames go out
+   * through `transmit` (consume before returning), time comes from `now` (ms).
+   */
+  constructor(opts: {
+    interfaces: readonly TcpInterface[];
+    servers: readonly { mac: number; addr: number }[];
+    now: () => number;
+    transmit: (f: TxFrame) => void;
+    config?: Partial<TcpConfig>;
+    seed?: number;
+  }) {
+    this.#servers = opts.servers;
+    this.stack = new TcpStack({
+      interfaces: opts.interfaces,
+      io: { now: opts.now, transmit: opts.transmit },
+      rng: new Xoshiro128(opts.seed ?? 8),
+      config: { answerArp: true, ...opts.config },
+      events: {
+        onReadable: (conn) => {
+          const c = this.#byConn.get(conn);
+          if (c === undefined) return;
+          const buf = new Uint8Array(65536);
+          for (let n = conn.read(buf); n > 0; n = conn.read(buf)) c.push(buf.slice(0, n));
+          if (conn.readEnded && !c.ended) {
+            c.ended = true;
+            conn.close();
+          }
+        },
+        onClose: (conn, reason) => {
+          const c = this.#byConn.get(conn);
+          if (c !== undefined) c.closed = reason;
+        },
+      },
+    });
+  }
+
+  /** Open a connection to port 80 of the machine on card `nic` and queue `request` on it. */
+  open(nic: number, request: string | Uint8Array = '', localPort?: number): ClientConnection {
+    const server = this.#servers[nic]!;
+    const conn = this.stack.connect({ nic, remoteAddr: server.addr, remotePort: 80, remoteMac: server.mac, ...(localPort !== undefined ? { localPort } : {}) });
+    if (typeof conn === 'string') throw new Error(`connect: ${conn}`);
+    const c = new ClientConnection(conn);
+    this.#byConn.set(conn, c);
+    if (request.length > 0) conn.send(typeof request === 'string' ? Buffer.from(request, 'latin1') : request);
+    return c;
+  }
+
+  /** Send more request bytes on an open connection. */
+  send(c: ClientConnection, request: string): void {
+    c.conn.send(Buffer.from(request, 'latin1'));
+  }
+}
+
 export interface HarnessOptions {
   source: DocumentSource;
   http?: Partial<HttpOptions>;
@@ -117,14 +177,13 @@ const WALL_OFFSET_MS = 1_700_000_000_000;
 export class CoreHarness {
   now = 1000;
   readonly core: CheetahCore;
-  readonly client: TcpStack;
+  readonly clients: HttpTestClient;
   /** Frames sent by each side, per card. */
   readonly framesFromServer = [0, 0, 0];
   readonly framesFromClient = [0, 0, 0];
   readonly opened: Session[] = [];
   readonly closed: Session[] = [];
   readonly #wire: InFlight[] = [];
-  readonly #byConn = new Map<TcpConnection, ClientConnection>();
   readonly #lose: HarnessOptions['lose'];
 
   constructor(opts: HarnessOptions) {
@@ -147,50 +206,31 @@ export class CoreHarness {
       ...(opts.precomputeChecksums !== undefined ? { precomputeChecksums: opts.precomputeChecksums } : {}),
     };
     this.core = new CheetahCore(init);
-    this.client = new TcpStack({
+    this.clients = new HttpTestClient({
       interfaces: CARDS.map((c) => c.client),
-      io: {
-        now: () => this.now,
-        transmit: (f) => {
-          this.framesFromClient[f.nic]!++;
-          this.#wire.push({ toServer: true, nic: f.nic, frame: f.toBytes() });
-        },
+      servers: CARDS.map((c) => c.server),
+      now: () => this.now,
+      transmit: (f) => {
+        this.framesFromClient[f.nic]!++;
+        this.#wire.push({ toServer: true, nic: f.nic, frame: f.toBytes() });
       },
-      rng: new Xoshiro128(8),
-      config: { answerArp: true, ...opts.clientTcp },
-      events: {
-        onReadable: (conn) => {
-          const c = this.#byConn.get(conn);
-          if (c === undefined) return;
-          const buf = new Uint8Array(65536);
-          for (let n = conn.read(buf); n > 0; n = conn.read(buf)) c.push(buf.slice(0, n));
-          if (conn.readEnded && !c.ended) {
-            c.ended = true;
-            conn.close();
-          }
-        },
-        onClose: (conn, reason) => {
-          const c = this.#byConn.get(conn);
-          if (c !== undefined) c.closed = reason;
-        },
-      },
+      ...(opts.clientTcp !== undefined ? { config: opts.clientTcp } : {}),
     });
+  }
+
+  /** The client side's TCP stack. */
+  get client(): TcpStack {
+    return this.clients.stack;
   }
 
   /** Open a connection to the server on card `nic` and queue `request` (text or bytes) on it. */
   open(nic: number, request: string | Uint8Array = '', localPort?: number): ClientConnection {
-    const card = CARDS[nic]!;
-    const conn = this.client.connect({ nic, remoteAddr: card.server.addr, remotePort: 80, remoteMac: card.server.mac, ...(localPort !== undefined ? { localPort } : {}) });
-    if (typeof conn === 'string') throw new Error(`connect: ${conn}`);
-    const c = new ClientConnection(conn);
-    this.#byConn.set(conn, c);
-    if (request.length > 0) conn.send(typeof request === 'string' ? Buffer.from(request, 'latin1') : request);
-    return c;
+    return this.clients.open(nic, request, localPort);
   }
 
   /** Send more request bytes on an open connection. */
   send(c: ClientConnection, request: string): void {
-    c.conn.send(Buffer.from(request, 'latin1'));
+    this.clients.send(c, request);
   }
 
   /** Frames still on the wire. */
