@@ -133,6 +133,10 @@ export class CheetahReporter implements CheetahViewSource {
     return out;
   }
 
+  invariants(): string[] {
+    return this.#core.stack.checkInvariants();
+  }
+
   timeWait(): CheetahTimeWaitInfo[] {
     const cards = this.#st.cards;
     const now = this.#st.now();

@@ -131,6 +131,8 @@ export interface CheetahViewSource {
   status(): CheetahStatus;
   connections(): CheetahConnectionInfo[];
   timeWait(): CheetahTimeWaitInfo[];
+  /** Violated invariants of the TCP tables (empty when consistent): a diagnostic, O(connections). */
+  invariants(): string[];
 }
 
 /** How the last Cheetah ended (while none runs). */
@@ -184,5 +186,9 @@ export class CheetahView {
 
   timeWait(): CheetahTimeWaitInfo[] | undefined {
     return this.#source?.timeWait();
+  }
+
+  invariants(): string[] | undefined {
+    return this.#source?.invariants();
   }
 }
