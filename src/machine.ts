@@ -15,6 +15,9 @@ import { DaemonError } from './errors.js';
 import { Kernel, NetStack } from './kernel/index.js';
 import { procsRoutes } from './admin/routes/procs.js';
 import { programsRoutes } from './admin/routes/programs.js';
+import { dpfRoutes } from './admin/routes/dpf.js';
+import { DpfEngine } from './kernel/dpf/index.js';
+import { AfDpf } from './kernel/net/af-dpf.js';
 import { formatMac, openNic, type NetDevice } from './nic/index.js';
 import { RealClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -99,6 +102,23 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
     // Processes go first at shutdown: SIGTERM, a grace period, then SIGKILL.
     stops.push(() => kernel.shutdown(config.procs.shutdownGraceMs));
 
+    // DPF (thesis §3.2): the demultiplexer, AF_DPF sockets, and netif_rx's receive hook in
+    // front of the conventional path.
+    const dpf = new AfDpf({
+      net,
+      engine: new DpfEngine({
+        maxFilters: config.dpf.maxFilters,
+        maxTrieNodes: config.dpf.maxTrieNodes,
+        maxUnitChars: config.dpf.maxUnitChars,
+        checkGeneratedCode: config.dpf.checkGeneratedCode,
+        log: log.child({ component: 'dpf' }),
+      }),
+      queueFrames: config.dpf.socketQueueFrames,
+      queueBytes: config.dpf.socketQueueBytes,
+      log: log.child({ component: 'af_dpf' }),
+    });
+    dpf.install(kernel);
+
     const view: CoreView = {
       version: VERSION,
       uptimeMs: () => clock.now() - startedAtMs,
@@ -130,6 +150,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
         plugins: [
           { plugin: procsRoutes, opts: { kernel } },
           { plugin: programsRoutes, opts: { kernel } },
+          { plugin: dpfRoutes, opts: { dpf } },
         ],
       });
       admin = app;

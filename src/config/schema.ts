@@ -234,6 +234,19 @@ export const ConfigSchema = Type.Object(
           default: true,
           description: 're-parse generated filter code against the template allow-list before compiling it',
         }),
+        // AF_DPF sockets (issue 4, src/kernel/net/af-dpf.ts)
+        socketQueueFrames: Type.Integer({
+          minimum: 1,
+          maximum: 1048576,
+          default: 512,
+          description: "frames one AF_DPF socket's receive queue holds; more are dropped and counted",
+        }),
+        socketQueueBytes: Type.Integer({
+          minimum: 4096,
+          maximum: 1073741824,
+          default: 262144,
+          description: "bytes of one AF_DPF socket's receive queue (4 bytes per frame more, padded to 4), allocated at its first attach; at least one frame of the largest card",
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

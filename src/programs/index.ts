@@ -8,6 +8,7 @@
  */
 import type { Libc } from '../kernel/abi/index.js';
 import { pktsend } from './pktsend.js';
+import { udpecho } from './udpecho.js';
 
 export interface ProgramSpec {
   description: string;
@@ -24,5 +25,11 @@ export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
     defaultUid: 0,
     memoryBytes: 1 << 20,
     main: pktsend,
+  },
+  udpecho: {
+    description: 'udpecho CARD PORT [COUNT]: echo UDP datagrams sent to the machine’s address on CARD, port PORT, through an AF_DPF socket; ends after COUNT (0: never) or on SIGTERM (uid 0 only)',
+    defaultUid: 0,
+    memoryBytes: 1 << 20,
+    main: udpecho,
   },
 };

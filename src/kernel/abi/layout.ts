@@ -12,6 +12,18 @@
  * with a `DataView` (`getInt32(ptr + OFF, true)`), never by sharing JS objects.
  */
 
+import { E2BIG, EADDRINUSE, EINVAL, ENODATA, ENOENT, ENOMEM, ENOSPC } from './errno.js';
+import {
+  DPF_BOGUSID,
+  DPF_BOGUSOP,
+  DPF_NILFILTER,
+  DPF_NOMEM,
+  DPF_OVERLAP,
+  DPF_TOOMANYELEMS,
+  DPF_TOOMANYFILTERS,
+  type DpfErrorCode,
+} from '../dpf/lang/codes.js';
+
 // ---- address space ----
 
 /** Bytes per page. The first page of every process is unmapped: pointer 0 is NULL. */
@@ -192,5 +204,68 @@ export const XN_OP_BYTES = 32;
 export const XN_ROOT_ENTRY_BYTES = 128;
 /** One registry record copied out per block by `xn_read_attr` (reserved; defined by XN). */
 export const XN_ATTR_BYTES = 32;
-/** `struct dpf_recv_slot { u32 buf; u32 cap; u32 len; }` used by `dpf_recvbatch` (reserved; defined by DPF). */
-export const DPF_RECV_SLOT_BYTES = 12;
+
+// ---- AF_DPF (docs/dpf.md "The socket") ----
+
+/** `recv` flags accepted by `dpf_recv`/`dpf_recvfrom`: look without dequeuing; return the real length. */
+export const MSG_PEEK = 0x2;
+export const MSG_TRUNC = 0x20;
+
+/**
+ * `struct sockaddr_dpf` (16 bytes, the size of `struct sockaddr`): where a frame came from, and
+ * where `sendto`/`sendmsg`/`bind` send it. `card` is the card's index (0, 1, 2 for exo0…exo2);
+ * `mac` and `addr` are the machine's own MAC and IPv4 address on that card (what a reply uses as
+ * its source). Sending reads only `family` and `card`.
+ * `{ u16 family; u16 card; u8 mac[6]; u16 zero; be32 addr; }`
+ */
+export const SOCKADDR_DPF_BYTES = 16;
+export const SOCKADDR_DPF_OFF_FAMILY = 0;
+export const SOCKADDR_DPF_OFF_CARD = 2;
+export const SOCKADDR_DPF_OFF_MAC = 4;
+export const SOCKADDR_DPF_OFF_ADDR = 12;
+
+/**
+ * `struct dpf_ifinfo` (32 bytes), written by `dpf_ifinfo(card, info)`: one card of the machine.
+ * `{ u16 card; u16 mtu; u8 mac[6]; u8 prefix_len; u8 zero; be32 addr; u8 name[16]; }` — `mtu` in
+ * bytes (the frame may be 14 more), `addr` the machine's IPv4 address on the card (network
+ * order), `name` NUL-padded.
+ */
+export const DPF_IFINFO_BYTES = 32;
+export const DPF_IFINFO_OFF_CARD = 0;
+export const DPF_IFINFO_OFF_MTU = 2;
+export const DPF_IFINFO_OFF_MAC = 4;
+export const DPF_IFINFO_OFF_PREFIX_LEN = 10;
+export const DPF_IFINFO_OFF_ADDR = 12;
+export const DPF_IFINFO_OFF_NAME = 16;
+export const DPF_IFINFO_NAME_BYTES = 16;
+
+/**
+ * One frame in a batch-receive ring (`dpf_recvbatch`): `{ u16 len; u16 card; u8 frame[len]; }`
+ * padded with zeros to a multiple of 4 bytes; records follow each other from the start of the
+ * ring. The kernel's receive queue holds frames in exactly this form, so a batch is one copy.
+ */
+export const DPF_REC_HEADER_BYTES = 4;
+export const DPF_REC_OFF_LEN = 0;
+export const DPF_REC_OFF_CARD = 2;
+export const DPF_REC_ALIGN = 4;
+
+/** Bytes one record of a `len`-byte frame takes in a batch ring (header + frame + padding). */
+export function dpfRecordBytes(len: number): number {
+  return (DPF_REC_HEADER_BYTES + len + DPF_REC_ALIGN - 1) & ~(DPF_REC_ALIGN - 1);
+}
+
+/**
+ * How `dpf_attach`/`dpf_detach` report DPF's codes (`src/kernel/dpf/lang/codes.ts`): as errnos,
+ * one per code, so traces and `errnoName` read naturally and no DPF code is mistaken for an errno
+ * with the same number (DPF_BOGUSID is -5, EIO is -5 too). The exact code and the verifier's
+ * reason of the last refusal on a socket are read with `dpf_geterror`.
+ */
+export const DPF_ERRNO: Readonly<Record<DpfErrorCode, number>> = {
+  [DPF_TOOMANYFILTERS]: ENOSPC,
+  [DPF_TOOMANYELEMS]: E2BIG,
+  [DPF_BOGUSOP]: EINVAL,
+  [DPF_BOGUSID]: ENOENT,
+  [DPF_OVERLAP]: EADDRINUSE,
+  [DPF_NILFILTER]: ENODATA,
+  [DPF_NOMEM]: ENOMEM,
+};

@@ -29,13 +29,14 @@
  */
 import { EFAULT, ENAMETOOLONG } from './errno.js';
 import {
-  DPF_RECV_SLOT_BYTES,
+  DPF_IFINFO_BYTES,
   EPOLL_EVENT_BYTES,
   IOVEC_BYTES,
   MSGHDR_BYTES,
   PATH_MAX,
   POLLFD_BYTES,
   SIGACTION_BYTES,
+  SOCKADDR_DPF_BYTES,
   STAT_BYTES,
   TIMESPEC_BYTES,
   TIMEVAL_BYTES,
@@ -173,12 +174,16 @@ export const SYSCALLS = [
   // ---- channels (thesis §2.3.4) ----
   { nr: 1000, name: 'channel', args: [int('mode'), uint('capacity')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'new channel fd: mode 0 = one byte per event, 1 = 24-byte records; capacity in records (0 = default)' },
 
-  // ---- AF_DPF (reserved for the DPF subsystem) ----
-  { nr: 1010, name: 'dpf_attach', args: [fd('fd'), buf('filter', 'in', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'install a binary DPF filter on an AF_DPF socket; returns the filter id (reserved)' },
-  { nr: 1011, name: 'dpf_detach', args: [fd('fd'), uint('filterId')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'remove a filter (reserved)' },
-  { nr: 1012, name: 'dpf_recv', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy one received frame; -EAGAIN when none (reserved)' },
-  { nr: 1013, name: 'dpf_recvbatch', args: [fd('fd'), buf('slots', 'inout', 2, DPF_RECV_SLOT_BYTES), uint('n'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy up to n frames into the slots’ buffers (reserved)' },
-  { nr: 1014, name: 'dpf_send', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), uint('iovcnt'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'send one frame gathered from an iovec (reserved)' },
+  // ---- AF_DPF (docs/dpf.md "The socket"; DPF refusals come back as errnos, see DPF_ERRNO) ----
+  { nr: 1010, name: 'dpf_attach', args: [fd('fd'), buf('filter', 'in', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy in, verify and install a binary DPF filter on an AF_DPF socket (replacing its filter); returns the filter id' },
+  { nr: 1011, name: 'dpf_detach', args: [fd('fd'), uint('filterId')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'remove the socket’s filter (filterId must be it); queued frames stay readable' },
+  { nr: 1012, name: 'dpf_recv', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len'), uint('flags')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy one frame (cut to len; MSG_PEEK, MSG_TRUNC); -EAGAIN when none' },
+  { nr: 1013, name: 'dpf_recvbatch', args: [fd('fd'), buf('ring', 'out', 2, 1), uint('len'), uint('maxFrames')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'copy up to maxFrames (0: no limit) whole frames as records {u16 len, u16 card, frame, pad to 4}; returns the count' },
+  { nr: 1014, name: 'dpf_send', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), uint('iovcnt'), uint('card')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'send one frame gathered from an iovec out of card (an index)' },
+  { nr: 1015, name: 'dpf_recvfrom', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len'), uint('flags'), struct('from', 'out', SOCKADDR_DPF_BYTES, true)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'dpf_recv, and the card the frame came from as a sockaddr_dpf' },
+  { nr: 1016, name: 'dpf_recvbatch_wait', args: [fd('fd'), buf('ring', 'out', 2, 1), uint('len'), uint('maxFrames'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'dpf', doc: 'dpf_recvbatch, waiting until a frame is queued; -EAGAIN on timeout' },
+  { nr: 1017, name: 'dpf_geterror', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'the socket’s last refused dpf_attach/dpf_detach: "DPF_CODE (n): reason" and the verifier log, NUL-terminated; returns its full length' },
+  { nr: 1018, name: 'dpf_ifinfo', args: [uint('card'), struct('info', 'out', DPF_IFINFO_BYTES)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'describe card (an index): name, MAC, MTU, the machine’s IPv4 address; -ENODEV past the last card' },
 
   // ---- XN (thesis Appendix A; reserved for the XN subsystem; asynchronous calls notify a channel) ----
   { nr: 1100, name: 'xn_init', args: [], blocking: false, errors: 'xn', owner: 'xn', doc: 'initialise XN, rebuild the freemap, report corruption (reserved)' },

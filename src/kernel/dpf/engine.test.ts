@@ -298,7 +298,7 @@ describe('DpfEngine: limits and bookkeeping', () => {
 
   it('takes its limits from the configuration (dpf section, EXOLINUX_DPF__* overrides)', () => {
     const config = loadConfig({ env: { EXOLINUX_DPF__MAX_FILTERS: '2' } });
-    expect(config.dpf).toEqual({ maxFilters: 2, maxTrieNodes: 262144, maxUnitChars: 65536, checkGeneratedCode: true });
+    expect(config.dpf).toEqual({ maxFilters: 2, maxTrieNodes: 262144, maxUnitChars: 65536, checkGeneratedCode: true, socketQueueFrames: 512, socketQueueBytes: 262144 });
     const e = new DpfEngine(config.dpf);
     expect(e.insert(vf(ARP), owner(1))).toBe(1);
     expect(e.insert(vf(TCP_LISTEN), owner(1))).toBe(2);
