@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   DISK_ERR_NO_PAGES: 503,
   KERNEL_ERR_SPAWN: 400,
   KERNEL_ERR_REGISTER: 500,
+  // docroot file system (src/kernel/vfs)
+  VFS_ERR_MOUNT: 500,
 } as const satisfies Record<string, number>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

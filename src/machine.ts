@@ -12,9 +12,10 @@ import { buildAdmin, listenAdmin } from './admin/index.js';
 import type { CoreView, NicInfo } from './admin/routes/core.js';
 import type { Config, NicConfig } from './config/schema.js';
 import { DaemonError } from './errors.js';
-import { Kernel, NetStack } from './kernel/index.js';
+import { Docroot, Kernel, NetStack } from './kernel/index.js';
 import { procsRoutes } from './admin/routes/procs.js';
 import { programsRoutes } from './admin/routes/programs.js';
+import { docrootRoutes } from './admin/routes/docroot.js';
 import { dpfRoutes } from './admin/routes/dpf.js';
 import { DpfEngine } from './kernel/dpf/index.js';
 import { AfDpf } from './kernel/net/af-dpf.js';
@@ -99,6 +100,9 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
       traceTiming: config.procs.traceTiming,
       keepExited: config.procs.keepExited,
     });
+    // The docroot is unmounted after the processes are gone (stops run in reverse order).
+    const docroot = Docroot.mount(kernel, { dir: config.docroot, log: log.child({ component: 'docroot' }) });
+    stops.push(() => docroot.unmount());
     // Processes go first at shutdown: SIGTERM, a grace period, then SIGKILL.
     stops.push(() => kernel.shutdown(config.procs.shutdownGraceMs));
 
@@ -151,6 +155,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
           { plugin: procsRoutes, opts: { kernel } },
           { plugin: programsRoutes, opts: { kernel } },
           { plugin: dpfRoutes, opts: { dpf } },
+          { plugin: docrootRoutes, opts: { docroot } },
         ],
       });
       admin = app;

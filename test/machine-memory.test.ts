@@ -25,6 +25,9 @@ describe('machine on the memory backend', () => {
       expect(stats.cards['exo1']?.handled['icmp_echo_answered']).toBe(1);
       const nics = (await (await fetch(`${m.adminUrl}/v1/nics`)).json()) as Array<{ name: string; kind: string }>;
       expect(nics.map((n) => `${n.name}/${n.kind}`)).toEqual(['exo0/memory', 'exo1/memory', 'exo2/memory']);
+      const docroot = (await (await fetch(`${m.adminUrl}/v1/docroot`)).json()) as { root: string; mounted: boolean };
+      expect(docroot.mounted).toBe(true);
+      expect(docroot.root).toMatch(/site\/www$/);
     } finally {
       await m.stop();
     }

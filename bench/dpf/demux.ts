@@ -25,6 +25,7 @@ import {
   verify,
 } from '../../src/kernel/dpf/index.js';
 import { buildFrame } from '../../src/kernel/dpf/testing/frames.js';
+import { median, timed } from '../lib/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -103,34 +104,11 @@ type Demux = (f: Uint8Array, len: number) => number;
 /** Frames per call batch between clock reads. */
 const BATCH = 256;
 
-/** A measurement: work done, wall-clock and on-CPU time of this process. */
-interface Sample {
-  readonly wallNs: number;
-  readonly cpuNs: number;
-  readonly n: number;
-}
-
-/** Run `step` (which does `per` units of work) for about TARGET_MS. */
-function timed(per: number, step: () => void): Sample {
-  let n = 0;
-  const cpu0 = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(TARGET_MS) * 1_000_000n;
-  let now = start;
-  while (now < deadline) {
-    step();
-    n += per;
-    now = process.hrtime.bigint();
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { wallNs: Number(now - start), cpuNs: (cpu.user + cpu.system) * 1000, n };
-}
-
 /** ns per frame (on-CPU and wall) for `fn` over the frame ring. */
 function measure(fn: Demux, frames: readonly Uint8Array[]): { cpu: number; wall: number } {
   let sink = 0;
   let k = 0;
-  const s = timed(BATCH, () => {
+  const s = timed(TARGET_MS, BATCH, () => {
     for (let i = 0; i < BATCH; i++) {
       const f = frames[k] as Uint8Array;
       sink += fn(f, f.length);
@@ -138,7 +116,7 @@ function measure(fn: Demux, frames: readonly Uint8Array[]): { cpu: number; wall:
     }
   });
   if (sink === 0) throw new Error('no frame matched');
-  return { cpu: s.cpuNs / s.n, wall: s.wallNs / s.n };
+  return { cpu: s.cpuNs / s.units, wall: s.wallNs / s.units };
 }
 
 /** Insert+delete pairs per second (on-CPU and wall) of connection filters into a trie of `background` connections. */
@@ -171,16 +149,10 @@ function churn(background: number, full: boolean): { cpu: number; wall: number; 
     }
     n += 64;
   };
-  timed(64, step); // warm-up, discarded
-  const s = timed(64, step);
-  return { cpu: s.n / (s.cpuNs / 1e9), wall: s.n / (s.wallNs / 1e9), compiles: engine.stats().codegen.compiles - compilesBefore };
+  timed(TARGET_MS, 64, step); // warm-up, discarded
+  const s = timed(TARGET_MS, 64, step);
+  return { cpu: s.units / (s.cpuNs / 1e9), wall: s.units / (s.wallNs / 1e9), compiles: engine.stats().codegen.compiles - compilesBefore };
 }
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
-};
 
 function main(): void {
   const machine = {

@@ -27,7 +27,7 @@ import { NetStack } from '../../src/kernel/net/dev.js';
 import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../src/nic/types.js';
 import { VirtualClock } from '../../src/util/clock.js';
 import { icmpEchoFrame, ip4, mac, udpFrame, type L3 } from '../../test/support/frames.js';
-import { fmt, machineHeader, machineInfo, median, runMain, writeResults } from '../lib/common.js';
+import { fmt, machineHeader, machineInfo, median, runMain, timed, writeResults } from '../lib/common.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -125,26 +125,17 @@ async function rig(): Promise<Rig> {
   };
 }
 
+/** Per-frame costs of one contender's run. */
 interface Sample {
   cpuNs: number;
   wallNs: number;
   frames: number;
 }
 
-/** Run `step` (which handles `per` frames) for about TARGET_MS. */
-function timed(per: number, step: () => void): Sample {
-  let frames = 0;
-  const cpu0 = process.cpuUsage();
-  const start = process.hrtime.bigint();
-  const deadline = start + BigInt(TARGET_MS) * 1_000_000n;
-  let now = start;
-  while (now < deadline) {
-    step();
-    frames += per;
-    now = process.hrtime.bigint();
-  }
-  const cpu = process.cpuUsage(cpu0);
-  return { cpuNs: ((cpu.user + cpu.system) * 1000) / frames, wallNs: Number(now - start) / frames, frames };
+/** Run `step` (which handles `per` frames) for about TARGET_MS; costs per frame. */
+function perFrame(per: number, step: () => void): Sample {
+  const s = timed(TARGET_MS, per, step);
+  return { cpuNs: s.cpuNs / s.units, wallNs: s.wallNs / s.units, frames: s.units };
 }
 
 type Contender = (r: Rig, frames: readonly Uint8Array[], echo: Uint8Array) => Sample;
@@ -153,7 +144,7 @@ const CONTENDERS: Record<string, Contender> = {
   demux: (r, frames) => {
     let k = 0;
     let sink = 0;
-    const s = timed(BATCH, () => {
+    const s = perFrame(BATCH, () => {
       for (let i = 0; i < BATCH; i++) {
         const f = frames[k]!;
         sink += r.engine.demux(f, f.length);
@@ -166,7 +157,7 @@ const CONTENDERS: Record<string, Contender> = {
   'dpf-batch': (r, frames) => {
     const iface = r.net.ifaces[0]!;
     let k = 0;
-    return timed(BATCH, () => {
+    return perFrame(BATCH, () => {
       for (let i = 0; i < BATCH; i++) {
         r.net.netif_rx(iface, frames[k]!);
         k = (k + 1) % frames.length;
@@ -178,7 +169,7 @@ const CONTENDERS: Record<string, Contender> = {
   'dpf-recv': (r, frames) => {
     const iface = r.net.ifaces[0]!;
     let k = 0;
-    return timed(BATCH, () => {
+    return perFrame(BATCH, () => {
       for (let i = 0; i < BATCH; i++) {
         const f = frames[k]!;
         r.net.netif_rx(iface, f);
@@ -190,7 +181,7 @@ const CONTENDERS: Record<string, Contender> = {
   'icmp-echo': (r, _frames, echo) => {
     const iface = r.net.ifaces[0]!;
     const before = r.card.txFrames;
-    const s = timed(BATCH, () => {
+    const s = perFrame(BATCH, () => {
       for (let i = 0; i < BATCH; i++) r.net.netif_rx(iface, echo);
     });
     if (r.card.txFrames - before !== s.frames) throw new Error('icmp-echo: not every ping was answered');

@@ -157,3 +157,26 @@ export function markdownTable(header: readonly string[], rows: ReadonlyArray<rea
     ...rows.map((r) => `| ${r.map(fmt).join(' | ')} |`),
   ].join('\n');
 }
+
+/** A timed run: units of work done, wall-clock and on-CPU time of this process (ns). */
+export interface TimedSample {
+  readonly units: number;
+  readonly wallNs: number;
+  readonly cpuNs: number;
+}
+
+/** Run `step` (which does `perStep` units of work) repeatedly for about `targetMs`. */
+export function timed(targetMs: number, perStep: number, step: () => void): TimedSample {
+  let units = 0;
+  const cpu0 = process.cpuUsage();
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(targetMs) * 1_000_000n;
+  let now = start;
+  while (now < deadline) {
+    step();
+    units += perStep;
+    now = process.hrtime.bigint();
+  }
+  const cpu = process.cpuUsage(cpu0);
+  return { units, wallNs: Number(now - start), cpuNs: (cpu.user + cpu.system) * 1000 };
+}

@@ -201,6 +201,12 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    // the read-only docroot file system (src/kernel/vfs, docs/vfs.md)
+    docroot: Type.String({
+      minLength: 1,
+      default: 'site/www',
+      description: "host directory mounted read-only as the processes' file system; a relative path is relative to the package root",
+    }),
     procs: Type.Object(
       {
         fdLimit: Type.Integer({ minimum: 1, maximum: 1_048_576, default: 1024, description: 'descriptor limit of a process (EMFILE beyond)' }),

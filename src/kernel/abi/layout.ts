@@ -194,8 +194,86 @@ export const CHAN_REC_OFF_STATUS = 16;
 export const CHAN_REC_OFF_FLAGS = 20;
 export const CHAN_REC_OVERFLOW = 1;
 
-/** Linux x86-64 `struct stat` (144 bytes), reserved for `fstat` on the docroot file system. */
+/**
+ * Linux x86-64 `struct stat`, 144 bytes, written by `fstat`:
+ * `u64 st_dev @0; u64 st_ino @8; u64 st_nlink @16; u32 st_mode @24; u32 st_uid @28;
+ * u32 st_gid @32; (4 bytes pad); u64 st_rdev @40; i64 st_size @48; i64 st_blksize @56;
+ * i64 st_blocks @64` (512-byte units), then three `struct timespec` (`i64 sec; i64 nsec`):
+ * `st_atim @72`, `st_mtim @88`, `st_ctim @104`, and 24 reserved bytes (zero).
+ */
 export const STAT_BYTES = 144;
+export const STAT_OFF_DEV = 0;
+export const STAT_OFF_INO = 8;
+export const STAT_OFF_NLINK = 16;
+export const STAT_OFF_MODE = 24;
+export const STAT_OFF_UID = 28;
+export const STAT_OFF_GID = 32;
+export const STAT_OFF_RDEV = 40;
+export const STAT_OFF_SIZE = 48;
+export const STAT_OFF_BLKSIZE = 56;
+export const STAT_OFF_BLOCKS = 64;
+export const STAT_OFF_ATIME = 72;
+export const STAT_OFF_MTIME = 88;
+export const STAT_OFF_CTIME = 104;
+
+/** `st_mode` file-type bits (Linux `S_IF*`) and the permission bits the docroot checks. */
+export const S_IFMT = 0o170000;
+export const S_IFSOCK = 0o140000;
+export const S_IFLNK = 0o120000;
+export const S_IFREG = 0o100000;
+export const S_IFBLK = 0o060000;
+export const S_IFDIR = 0o040000;
+export const S_IFCHR = 0o020000;
+export const S_IFIFO = 0o010000;
+/** Read and search permission for "others". */
+export const S_IROTH = 0o004;
+export const S_IXOTH = 0o001;
+
+/**
+ * `struct linux_dirent64` records written by `getdents64`:
+ * `u64 d_ino @0; i64 d_off @8` (cookie of the next entry, for lseek); `u16 d_reclen @16;
+ * u8 d_type @18; char d_name[] @19` (NUL-terminated), each record padded to a multiple of 8.
+ */
+export const DIRENT64_OFF_INO = 0;
+export const DIRENT64_OFF_OFF = 8;
+export const DIRENT64_OFF_RECLEN = 16;
+export const DIRENT64_OFF_TYPE = 18;
+export const DIRENT64_OFF_NAME = 19;
+/** `d_type` values (Linux `DT_*`). */
+export const DT_UNKNOWN = 0;
+export const DT_FIFO = 1;
+export const DT_CHR = 2;
+export const DT_DIR = 4;
+export const DT_BLK = 6;
+export const DT_REG = 8;
+export const DT_LNK = 10;
+export const DT_SOCK = 12;
+
+/** Longest name of one path component, bytes (Linux NAME_MAX). */
+export const NAME_MAX = 255;
+
+/** `open` flags (Linux x86-64 values). */
+export const O_RDONLY = 0;
+export const O_WRONLY = 0o1;
+export const O_RDWR = 0o2;
+export const O_ACCMODE = 0o3;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_NOCTTY = 0o400;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+export const O_DIRECTORY = 0o200000;
+export const O_NOFOLLOW = 0o400000;
+export const O_PATH = 0o10000000;
+/** `O_TMPFILE` includes `O_DIRECTORY`, as on Linux. */
+export const O_TMPFILE = 0o20000000 | O_DIRECTORY;
+
+/** `lseek` whence values. */
+export const SEEK_SET = 0;
+export const SEEK_CUR = 1;
+export const SEEK_END = 2;
+export const SEEK_DATA = 3;
+export const SEEK_HOLE = 4;
 /** Root-catalogue block copied out by `xn_read_catalogue` (one disk block). */
 export const XN_CATALOGUE_BYTES = 4096;
 /** `struct xn_op` in the ILP32 model (reserved for the XN calls; the XN subsystem defines the fields). */

@@ -133,16 +133,17 @@ export const SYSCALLS = [
   // ---- files and descriptors ----
   { nr: 0, name: 'read', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'read up to count bytes; -EAGAIN when nothing is ready (never blocks: see read_wait)' },
   { nr: 1, name: 'write', args: [fd('fd'), buf('buf', 'in', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'write up to count bytes; -EAGAIN when full (never blocks: see write_wait)' },
-  { nr: 2, name: 'open', args: [str('path', PATH_MAX), int('flags'), uint('mode')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'open a file of the read-only docroot (reserved)' },
+  { nr: 2, name: 'open', args: [str('path', PATH_MAX), int('flags'), uint('mode')], blocking: true, errors: 'errno', owner: 'docroot', doc: 'open a file or directory of the read-only docroot; write, create and truncate flags are EROFS' },
   { nr: 3, name: 'close', args: [fdnum('fd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'close a descriptor; the object goes when its last descriptor does' },
-  { nr: 5, name: 'fstat', args: [fd('fd'), struct('statbuf', 'out', STAT_BYTES)], blocking: false, errors: 'errno', owner: 'docroot', doc: 'Linux struct stat of a docroot file (reserved)' },
+  { nr: 5, name: 'fstat', args: [fd('fd'), struct('statbuf', 'out', STAT_BYTES)], blocking: true, errors: 'errno', owner: 'docroot', doc: 'Linux x86-64 struct stat of a descriptor (docroot files: the host file’s)' },
+  { nr: 8, name: 'lseek', args: [fd('fd'), int('offset'), int('whence')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'move a docroot file’s position (SEEK_SET/CUR/END/DATA/HOLE) or a directory’s cookie; 32-bit offset' },
   { nr: 16, name: 'ioctl', args: [fd('fd'), uint('request'), uint('arg')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'device control; FIONREAD writes the readable byte count (int) at arg' },
-  { nr: 17, name: 'pread64', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count'), ulong('offset')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'read at an offset of a docroot file (reserved)' },
+  { nr: 17, name: 'pread64', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('count'), ulong('offset')], blocking: true, errors: 'errno', owner: 'docroot', doc: 'read at an offset of a docroot file, straight into the buffer; the position is unchanged' },
   { nr: 19, name: 'readv', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), int('iovcnt')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'scatter read; every iovec is validated before any byte moves' },
   { nr: 20, name: 'writev', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), int('iovcnt')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'gather write; on a bound packet socket the gathered bytes are one frame' },
   { nr: 32, name: 'dup', args: [fd('oldfd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'lowest free descriptor for the same open file' },
   { nr: 33, name: 'dup2', args: [fd('oldfd'), fdnum('newfd')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'make newfd refer to oldfd’s file, closing newfd first' },
-  { nr: 217, name: 'getdents64', args: [fd('fd'), buf('dirp', 'out', 2, 1), uint('count')], blocking: false, errors: 'errno', owner: 'docroot', doc: 'read directory entries of a docroot directory (reserved)' },
+  { nr: 217, name: 'getdents64', args: [fd('fd'), buf('dirp', 'out', 2, 1), uint('count')], blocking: true, errors: 'errno', owner: 'docroot', doc: 'next struct linux_dirent64 records of a docroot directory; 0 at the end' },
   { nr: 293, name: 'pipe2', args: [struct('fds', 'out', 8), int('flags')], blocking: false, errors: 'errno', owner: 'kernel', doc: 'create a pipe; writes [readfd, writefd] (two ints) at fds' },
 
   // ---- waiting ----

@@ -27,7 +27,7 @@
 import { DaemonError } from '../../errors.js';
 import type { Clock } from '../../util/clock.js';
 import { componentLogger, type Logger } from '../../util/log.js';
-import { EAGAIN, EBADF, EDESTADDRREQ, EINTR, EINVAL, EMSGSIZE, ENODEV, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../abi/errno.js';
+import { EAGAIN, EBADF, EDESTADDRREQ, EINVAL, EMSGSIZE, ENODEV, ENOTSOCK, EOPNOTSUPP, EPERM, EPROTONOSUPPORT, ESOCKTNOSUPPORT } from '../abi/errno.js';
 import {
   AF_DPF,
   AF_PACKET,
@@ -75,11 +75,10 @@ import {
   verify,
 } from '../dpf/index.js';
 import type { Kernel } from '../kernel.js';
-import { KernelFile } from '../proc/file.js';
+import { MessageSocket } from './message-socket.js';
 import type { Process } from '../proc/process.js';
-import { INTERRUPTED, Sleep, TIMED_OUT } from '../proc/wait.js';
-import { deadlineOf } from '../select/wait-scan.js';
 import type { SyscallImpls } from '../syscall/types.js';
+import { waitForIo } from '../syscall/calls.js';
 import { importIovec } from '../syscall/usercopy.js';
 import { DPF_MAX_RECORD_FRAME_BYTES, FrameQueue } from './af-dpf-queue.js';
 import type { NetStack, RxHook } from './dev.js';
@@ -459,7 +458,7 @@ export class AfDpf {
       dpf_recvbatch: (p, f, ring, len, maxFrames) => (f instanceof DpfSocket ? f.recvBatch(p.mem, ring, len, maxFrames) : -ENOTSOCK),
       dpf_recvbatch_wait: (p, f, ring, len, maxFrames, timeoutMs) => {
         if (!(f instanceof DpfSocket)) return -ENOTSOCK;
-        return waitForFrames(p, clock, f, timeoutMs, () => f.recvBatch(p.mem, ring, len, maxFrames));
+        return waitForIo(p, clock, f, POLLIN, timeoutMs, () => f.recvBatch(p.mem, ring, len, maxFrames));
       },
       dpf_send: (p, f, iovPtr, iovcnt, card) => {
         if (!(f instanceof DpfSocket)) return -ENOTSOCK;
@@ -489,34 +488,11 @@ export class AfDpf {
 }
 
 /**
- * A receive that waits (the kernel's blocking-call convention): try `op`; while it says EAGAIN,
- * sleep on the socket's queue until a frame, the deadline or a signal, then try again.
- * -EAGAIN on timeout, -EINTR on a signal, -EBADF if the socket was closed meanwhile.
- */
-function waitForFrames(p: Process, clock: Clock, s: DpfSocket, timeoutMs: number, op: () => number): number | Promise<number> {
-  const first = op();
-  if (first !== -EAGAIN || timeoutMs === 0) return first;
-  const deadline = deadlineOf(clock, timeoutMs);
-  const again = async (): Promise<number> => {
-    for (;;) {
-      const sleep = new Sleep(p, POLLIN, clock, deadline);
-      sleep.on(s.waitq);
-      const why = await sleep.promise;
-      if (why === INTERRUPTED) return -EINTR;
-      if (s.refs === 0) return -EBADF;
-      const r = op();
-      if (r !== -EAGAIN || why === TIMED_OUT) return r;
-    }
-  };
-  return again();
-}
-
-/**
  * An AF_DPF socket: at most one filter, a bounded receive queue, and a send path to every card.
  * Operations take `(bytes, offset, length)` over any `Uint8Array` (a process's memory or a kernel
  * buffer) and never keep it.
  */
-export class DpfSocket extends KernelFile {
+export class DpfSocket extends MessageSocket {
   readonly kind = 'dpf';
   readonly #af: AfDpf;
   #filterId = 0;
@@ -532,7 +508,6 @@ export class DpfSocket extends KernelFile {
   bytesSent = 0;
   sendErrors = 0;
   /** Reused list of frame pieces for single-buffer writes. */
-  readonly #one: Uint8Array[] = [];
 
   /** Made by `AfDpf.socket`. */
   constructor(af: AfDpf) {
@@ -655,16 +630,6 @@ export class DpfSocket extends KernelFile {
     if (card < 0) return card;
     this.#boundCard = card;
     return 0;
-  }
-
-  override write(src: Uint8Array, off: number, len: number): number {
-    this.#one.length = 0;
-    this.#one.push(src.subarray(off, off + len));
-    return this.sendmsg(this.#one, len, null);
-  }
-
-  override writev(iov: readonly Uint8Array[], total: number): number {
-    return this.sendmsg(iov, total, null);
   }
 
   /** One whole frame to the card `addr` (a `sockaddr_dpf`) names, or the bound card. */

@@ -10,7 +10,7 @@
 import { EINVAL, EMSGSIZE, ENOBUFS, ENODEV, EDESTADDRREQ, EOPNOTSUPP } from '../abi/errno.js';
 import { AF_PACKET, ETH_HLEN, POLLOUT, POLLWRNORM, SOCKADDR_PKT_DEVICE_BYTES, SOCKADDR_PKT_OFF_DEVICE, SOCKADDR_PKT_OFF_FAMILY } from '../abi/layout.js';
 import type { NetDevice } from '../../nic/types.js';
-import { KernelFile } from '../proc/file.js';
+import { MessageSocket } from './message-socket.js';
 
 /** Finds a card by interface name. */
 export type DeviceLookup = (name: string) => NetDevice | undefined;
@@ -18,7 +18,7 @@ export type DeviceLookup = (name: string) => NetDevice | undefined;
 /** Smallest address length accepted (Linux checks `sizeof(struct sockaddr)`). */
 const MIN_ADDR_BYTES = 16;
 
-export class PacketSocket extends KernelFile {
+export class PacketSocket extends MessageSocket {
   readonly kind = 'packet';
   readonly #lookup: DeviceLookup;
   #bound: NetDevice | null = null;
@@ -26,7 +26,6 @@ export class PacketSocket extends KernelFile {
   bytesSent = 0;
   framesDropped = 0;
   /** Reused list of frame pieces for single-buffer sends. */
-  readonly #one: Uint8Array[] = [];
 
   constructor(lookup: DeviceLookup) {
     super();
@@ -46,16 +45,6 @@ export class PacketSocket extends KernelFile {
     if (typeof dev === 'number') return dev;
     this.#bound = dev;
     return 0;
-  }
-
-  override write(src: Uint8Array, off: number, len: number): number {
-    this.#one.length = 0;
-    this.#one.push(src.subarray(off, off + len));
-    return this.sendmsg(this.#one, len, null);
-  }
-
-  override writev(iov: readonly Uint8Array[], total: number): number {
-    return this.sendmsg(iov, total, null);
   }
 
   override sendmsg(iov: readonly Uint8Array[], total: number, addr: Uint8Array | null): number {

@@ -106,7 +106,7 @@ function writeTime(dv: DataView, at: number, ms: number, unitsPerSec: number): v
  * A read or write that waits: try `op`; while it says EAGAIN, sleep on `f`'s queue for `mask`
  * (or the deadline, or a signal) and try again. A file released meanwhile gives EBADF.
  */
-function waitForIo(p: Process, clock: Clock, f: KernelFile, mask: number, timeoutMs: number, op: () => number): number | Promise<number> {
+export function waitForIo(p: Process, clock: Clock, f: KernelFile, mask: number, timeoutMs: number, op: () => number): number | Promise<number> {
   const first = op();
   if (first !== -EAGAIN || timeoutMs === 0) return first;
   return sleepAndRetry(p, clock, f, mask, deadlineOf(clock, timeoutMs), op);
