@@ -195,7 +195,7 @@ function adminGet<T>(socketPath: string, path: string): Promise<T> {
 async function startCheetah(docroot: string): Promise<Contender> {
   const socketPath = join(work, 'admin.sock');
   const config = join(work, 'exolinux.json');
-  writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath }, cheetah: { docroot } }));
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath }, docroot }));
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const child = spawnInNetns(CLIENT_NS, process.execPath, [main, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);

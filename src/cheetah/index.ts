@@ -15,6 +15,7 @@
  * Behaviour, configuration, measurements and limits: docs/cheetah.md.
  */
 export { CheetahCore, type CheetahCoreInit, type CheetahMemory, type ClosedByReason, type ConnectionHooks } from './core.js';
+export { DEFAULT_CHEETAH_OPTIONS, runCheetah, type CheetahOptions, type CheetahStart } from './server.js';
 export { Session } from './session.js';
 export { ChecksumCache, type ChecksumCacheStats } from './checksum-cache.js';
 export { ConnectionFilterTemplate, listenerFilter } from './filters.js';

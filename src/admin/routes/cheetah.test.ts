@@ -110,6 +110,20 @@ describe('admin: /v1/cheetah', () => {
     expect(t.items[0].expiresInMs).toBeGreaterThan(0);
   });
 
+  it('memory: the process heap beside the daemon, GC only on request', async () => {
+    const { app, view, reporter } = await setup();
+    const off = (await app.inject({ url: '/v1/cheetah/memory' })).json();
+    expect(off.cheetah).toBeNull();
+    expect(off.gc).toBe(false);
+    expect(off.daemon.heapUsedBytes).toBeGreaterThan(0);
+    view.publish(42, reporter);
+    const on = (await app.inject({ url: '/v1/cheetah/memory?gc=true' })).json();
+    expect(on.cheetah).toEqual({ processBytes: 1 << 26, heapInUseBytes: 0, heapPeakBytes: 0, heapBlocks: 0 });
+    // vitest runs without --expose-gc: no collection is claimed.
+    expect(on.gc).toBe(typeof (globalThis as { gc?: unknown }).gc === 'function');
+    expect((await app.inject({ url: '/v1/cheetah/memory?gc=maybe' })).statusCode).toBe(400);
+  });
+
   it('what the API hands out is a copy: changing it changes nothing in Cheetah', async () => {
     const { h, view, reporter } = await setup();
     view.publish(42, reporter);

@@ -10,6 +10,10 @@
  *   HTTP and DPF state) in id order: `?limit=&offset=` or `?limit=&cursor=` (the `nextCursor`
  *   of the previous page; stable while connections come and go).
  * - `GET /v1/cheetah/time-wait` — one page of TIME-WAIT entries (`?limit=&offset=`).
+ * - `GET /v1/cheetah/memory` — Cheetah's process memory (its allocator's use) beside the daemon's
+ *   own (`process.memoryUsage()`); `?gc=true` first runs a full garbage collection when the
+ *   daemon was started with `--expose-gc` (what the memory soak test compares before and after a
+ *   load). Changes nothing in Cheetah.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { CheetahView } from '../../cheetah/index.js';
@@ -155,7 +159,39 @@ interface PageQuery {
   cursor?: string;
 }
 
+const memorySchema = {
+  type: 'object',
+  required: ['gc', 'daemon'],
+  properties: {
+    gc: { type: 'boolean', description: 'a full garbage collection ran first' },
+    cheetah: { type: ['object', 'null'], additionalProperties: { type: 'number' }, description: "Cheetah's process memory (null when not running)" },
+    daemon: { type: 'object', additionalProperties: { type: 'number' }, description: 'process.memoryUsage() of the daemon, bytes' },
+  },
+} as const;
+
 export const cheetahRoutes: FastifyPluginAsync<CheetahRoutesOptions> = async (app, { view }) => {
+  app.get<{ Querystring: { gc?: boolean } }>(
+    '/v1/cheetah/memory',
+    {
+      schema: {
+        summary: "Cheetah's process memory and the daemon's (optionally after a full GC)",
+        querystring: { type: 'object', additionalProperties: false, properties: { gc: { type: 'boolean' } } },
+        response: { 200: memorySchema },
+      },
+    },
+    async (req) => {
+      const gc = (globalThis as { gc?: () => void }).gc;
+      const collect = req.query.gc === true && gc !== undefined;
+      if (collect) gc();
+      const m = process.memoryUsage();
+      return {
+        gc: collect,
+        cheetah: view.status()?.memory ?? null,
+        daemon: { rssBytes: m.rss, heapUsedBytes: m.heapUsed, heapTotalBytes: m.heapTotal, externalBytes: m.external, arrayBuffersBytes: m.arrayBuffers },
+      };
+    },
+  );
+
   app.get(
     '/v1/cheetah',
     { schema: { summary: "Cheetah: listeners per card, counters, DPF filters and sockets held", response: { 200: statusSchema } } },
