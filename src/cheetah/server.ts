@@ -76,6 +76,11 @@ export interface CheetahOptions {
   maxEvents: number;
   /** Idle connection sockets kept for the next accepts. */
   socketPool: number;
+  /**
+   * A DPF filter and socket per accepted connection (the thesis's design). False leaves every
+   * connection's frames to its card's listener — only to measure what the filters cost.
+   */
+  connectionFilters: boolean;
   /** After SIGTERM, how long responses in progress may finish (ms). */
   drainMs: number;
   /** Keep per-segment checksums of cached documents. */
@@ -90,6 +95,7 @@ export const DEFAULT_CHEETAH_OPTIONS: Readonly<CheetahOptions> = Object.freeze({
   recvBatchFrames: 128,
   maxEvents: 1024,
   socketPool: 64,
+  connectionFilters: true,
   drainMs: 1000,
   precomputeChecksums: true,
   http: {},
@@ -241,6 +247,8 @@ class CheetahServer {
   #now = 0;
   #wallOffset = 0;
   #stopping = false;
+  /** The last `epoll_wait` filled its event array: sockets may be ready that were not read yet. */
+  #eventsTruncated = false;
 
   constructor(sys: Libc, opts: CheetahOptions) {
     this.#sys = sys;
@@ -416,6 +424,7 @@ class CheetahServer {
         throw new SetupError(-n, 'epoll_wait');
       }
       this.io.events += n;
+      this.#eventsTruncated = n === this.#opts.maxEvents;
       if (n > 0) {
         core.batch(() => {
           const v = sys.view;
@@ -426,6 +435,7 @@ class CheetahServer {
       this.#retire();
     }
     // Whatever is left after the drain time is reset.
+    this.#eventsTruncated = true;
     core.abort();
     this.#retire();
     this.closeAll();
@@ -524,6 +534,7 @@ class CheetahServer {
 
   /** A connection was handed to HTTP: a socket with a filter for its peer. */
   #opened(s: Session): void {
+    if (!this.#opts.connectionFilters) return;
     let fd = this.#pool.pop();
     if (fd === undefined) {
       fd = this.#socket();
@@ -560,14 +571,21 @@ class CheetahServer {
     this.#syncGauges();
   }
 
-  /** Read what retiring sockets still hold (the peer's last ACK or FIN), then pool or close them. */
+  /**
+   * Pool or close the sockets of connections that ended. Frames reach a socket only between two
+   * turns of the loop, and every socket `epoll_wait` reported was read to EAGAIN, so a retiring
+   * socket is empty — unless the event array was full and some ready socket was not reported:
+   * then what retiring sockets still hold (the peer's last ACK or FIN) is read first.
+   */
   #retire(): void {
     const r = this.#retiring;
     if (r.length === 0) return;
-    this.#core.batch(() => {
-      // Reading may end more connections, which append to the list being walked.
-      for (let i = 0; i < r.length; i++) this.#drain(r[i]!);
-    });
+    if (this.#eventsTruncated) {
+      this.#core.batch(() => {
+        // Reading may end more connections, which append to the list being walked.
+        for (let i = 0; i < r.length; i++) this.#drain(r[i]!);
+      });
+    }
     for (const fd of r) this.#recycle(fd);
     r.length = 0;
     this.#syncGauges();

@@ -107,6 +107,10 @@ export const ConfigSchema = Type.Object(
           default: 64,
           description: 'idle connection sockets kept (filter detached) for the next accepts instead of closed',
         }),
+        connectionFilters: Type.Boolean({
+          default: true,
+          description: 'a DPF filter and socket per accepted connection; false sends every frame through the listener (only to measure the filters)',
+        }),
         drainMs: Type.Integer({
           minimum: 0,
           default: 1000,
