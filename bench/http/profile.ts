@@ -12,12 +12,12 @@
  * section (to profile a specialization switched off). The namespace and daemon always go.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
+import { cardFrames, waitForCheetah } from './admin.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -40,23 +40,6 @@ interface CpuProfile {
 const ns = `exob-prof-${process.pid}`;
 const work = mkdtempSync(join(tmpdir(), 'exob-prof-'));
 const socketPath = join(work, 'admin.sock');
-
-function adminGet<T>(path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request({ socketPath, path, headers: { host: 'localhost' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve(JSON.parse(text) as T));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-async function frames(): Promise<number> {
-  const nics = await adminGet<Array<{ counters: { rxFrames: number; txFrames: number } }>>('/v1/nics');
-  return nics.reduce((a, n) => a + n.counters.rxFrames + n.counters.txFrames, 0);
-}
 
 async function wrk(total: number, seconds: number, close: boolean): Promise<number> {
   const runs = await Promise.all(
@@ -119,21 +102,15 @@ async function main(): Promise<void> {
   daemon.stderr?.on('data', (d: Buffer) => (log += d.toString()));
   const exited = new Promise<void>((resolve) => daemon.on('exit', () => resolve()));
   try {
-    for (let i = 0; ; i++) {
-      try {
-        await adminGet('/v1/cheetah');
-        break;
-      } catch {
-        if (i > 300) throw new Error(`exolinuxd did not start:\n${log}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    }
+    await waitForCheetah(socketPath).catch((e: unknown) => {
+      throw new Error(`${(e as Error).message}:\n${log}`);
+    });
     await wrk(connections, 2, close);
-    const framesBefore = await frames();
+    const framesBefore = await cardFrames(socketPath);
     const from = Date.now();
     const requests = await wrk(connections, durationS, close);
     const to = Date.now();
-    const framesPerRequest = ((await frames()) - framesBefore) / requests;
+    const framesPerRequest = ((await cardFrames(socketPath)) - framesBefore) / requests;
     // `ip netns exec` execs node, so this is the daemon itself: it writes the profile as it exits.
     daemon.kill('SIGTERM');
     await exited;

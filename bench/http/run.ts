@@ -22,13 +22,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, ip, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { busyJiffies, machineHeader, machineInfo, markdownTable, median } from '../lib/common.js';
+import { cardFrames, waitForCheetah } from './admin.js';
 
 const SIZE_PATHS: Record<string, string> = {
   '0b': '/files/0b.bin',
@@ -186,18 +186,6 @@ async function startNode(docroot: string): Promise<Contender> {
   };
 }
 
-function adminGet<T>(socketPath: string, path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request({ socketPath, path, headers: { host: 'localhost' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve(JSON.parse(text) as T));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
 /** A Cheetah daemon; variant `k` > 0 gets cards of its own (see the header) and `cheetah` merged over its config. */
 async function startCheetah(docroot: string, k: number, name: string, cheetah: object): Promise<Contender> {
   const socketPath = join(work, `admin-${k}.sock`);
@@ -208,22 +196,11 @@ async function startCheetah(docroot: string, k: number, name: string, cheetah: o
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const child = spawnInNetns(CLIENT_NS, process.execPath, [main, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  for (let i = 0; ; i++) {
-    try {
-      await adminGet(socketPath, '/v1/cheetah');
-      break;
-    } catch {
-      if (i > 200) throw new Error('exolinuxd did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  await waitForCheetah(socketPath);
   return {
     name,
     targets: LINKS.map((n) => `http://${subnet(n)}.2:80`),
-    async frames() {
-      const cards = await adminGet<Array<{ counters: { rxFrames: number; txFrames: number } }>>(socketPath, '/v1/nics');
-      return cards.reduce((a, n) => a + n.counters.rxFrames + n.counters.txFrames, 0);
-    },
+    frames: () => cardFrames(socketPath),
     stop: async () => void child.kill('SIGTERM'),
   };
 }

@@ -520,7 +520,13 @@ class CheetahServer {
       this.io.bouncedFrames++;
       this.io.bouncedBytes += total;
     }
-    const r = sys.call('dpf_send', this.#listeners[f.nic]!.fd, iov, cnt, this.#kernelCard[f.nic]!);
+    // Any DPF socket sends out of any card; the card's listener is the one always open.
+    const via = this.#listeners[f.nic];
+    if (via === undefined) {
+      count(this.io.sendErrors, 'EBADF');
+      return;
+    }
+    const r = sys.call('dpf_send', via.fd, iov, cnt, this.#kernelCard[f.nic]!);
     if (r < 0) {
       // The card's queue is full (ENOBUFS): the segment is lost here and TCP sends it again.
       count(this.io.sendErrors, errnoName(r));
