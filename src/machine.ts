@@ -23,6 +23,9 @@ import { docrootRoutes } from './admin/routes/docroot.js';
 import { dpfRoutes } from './admin/routes/dpf.js';
 import { DpfEngine } from './kernel/dpf/index.js';
 import { AfDpf } from './kernel/net/af-dpf.js';
+import { cheetahRoutes } from './admin/routes/cheetah.js';
+import { CheetahView } from './cheetah/index.js';
+import { cheetahProgram } from './programs/index.js';
 import { formatMac, openNic, type NetDevice } from './nic/index.js';
 import { RealClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
@@ -139,6 +142,14 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
       log: log.child({ component: 'af_dpf' }),
     });
     dpf.install(kernel);
+    // Cheetah (src/cheetah, docs/cheetah.md): a process spawned at boot; the view is the admin
+    // API's read-only window on it, withdrawn when the kernel reports its exit.
+    const cheetahView = new CheetahView();
+    if (config.cheetah.enabled) {
+      const c = config.cheetah;
+      const p = kernel.spawn('cheetah', cheetahProgram(c, cheetahView), { uid: 0, memoryBytes: c.memoryBytes, fdLimit: c.fdLimit, traceEntries: c.traceEntries });
+      void p.exited.then((st) => cheetahView.ended({ pid: p.pid, code: st.code, error: st.error ?? (st.signal !== null ? `signal ${st.signal}` : null) }));
+    }
 
     const view: CoreView = {
       version: VERSION,
@@ -175,6 +186,7 @@ export async function bootMachine(config: Config, opts: BootOptions): Promise<Ma
           { plugin: docrootRoutes, opts: { docroot } },
           { plugin: diskRoutes, opts: { device: disk.device, cache: disk.cache } },
           { plugin: xnRoutes, opts: { xn: disk.xn, syscalls: disk.syscalls } },
+          { plugin: cheetahRoutes, opts: { view: cheetahView } },
         ],
       });
       admin = app;

@@ -4,6 +4,11 @@
  *
  *   node dist/bench/http/run.js [--servers cheetah,nginx,node] [--sizes 0b,1k,10k,100k,1m]
  *        [--modes keepalive,close] [--rounds 5] [--duration-s 10] [--connections 30] [--out DIR]
+ *        [--cheetah-variants 'NAME=JSON;…']
+ *
+ * `--cheetah-variants` adds contenders `cheetah:NAME`: more daemons whose `cheetah` config section
+ * is merged with JSON (e.g. `nomerge={"tcp":{"mergeAck":false,"mergeFin":false}}`), to measure a
+ * specialization switched off in the same run. Variant k's cards are ev<k>0…2 on 198.18.<10k+n>.0/24.
  *
  * Topology, all in namespaces the benchmark makes and removes:
  *   client ns: wrk (three instances, one per card/link, connections split between them), and
@@ -17,13 +22,13 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, ip, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { busyJiffies, machineHeader, machineInfo, markdownTable, median } from '../lib/common.js';
+import { cardFrames, waitForCheetah } from './admin.js';
 
 const SIZE_PATHS: Record<string, string> = {
   '0b': '/files/0b.bin',
@@ -73,6 +78,7 @@ const { values: opt } = parseArgs({
     rounds: { type: 'string', default: '5' },
     'duration-s': { type: 'string', default: '10' },
     connections: { type: 'string', default: '30' },
+    'cheetah-variants': { type: 'string', default: '' },
     docroot: { type: 'string', default: join(packageRoot(), 'site', 'www') },
     out: { type: 'string', default: join(packageRoot(), 'bench', 'results') },
   },
@@ -180,41 +186,21 @@ async function startNode(docroot: string): Promise<Contender> {
   };
 }
 
-function adminGet<T>(socketPath: string, path: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    request({ socketPath, path, headers: { host: 'localhost' } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d: string) => (text += d));
-      res.on('end', () => resolve(JSON.parse(text) as T));
-    })
-      .on('error', reject)
-      .end();
-  });
-}
-
-async function startCheetah(docroot: string): Promise<Contender> {
-  const socketPath = join(work, 'admin.sock');
-  const config = join(work, 'exolinux.json');
-  writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath }, cheetah: { docroot } }));
+/** A Cheetah daemon; variant `k` > 0 gets cards of its own (see the header) and `cheetah` merged over its config. */
+async function startCheetah(docroot: string, k: number, name: string, cheetah: object): Promise<Contender> {
+  const socketPath = join(work, `admin-${k}.sock`);
+  const config = join(work, `exolinux-${k}.json`);
+  const subnet = (n: number) => `198.18.${k * 10 + n}`;
+  const nics = k === 0 ? undefined : LINKS.map((n) => ({ name: `ev${k}${n}`, hostAddress: `${subnet(n)}.1/24`, machineAddress: `${subnet(n)}.2` }));
+  writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath, port: 0 }, docroot, cheetah, ...(nics !== undefined ? { nics } : {}) }));
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const child = spawnInNetns(CLIENT_NS, process.execPath, [main, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
-  for (let i = 0; ; i++) {
-    try {
-      await adminGet(socketPath, '/health');
-      break;
-    } catch {
-      if (i > 200) throw new Error('exolinuxd did not start');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  await waitForCheetah(socketPath);
   return {
-    name: 'cheetah',
-    targets: LINKS.map((n) => `http://198.18.${n}.2:80`),
-    async frames() {
-      const nics = await adminGet<Array<{ counters: { rxFrames: number; txFrames: number } }>>(socketPath, '/v1/nics');
-      return nics.reduce((a, n) => a + n.counters.rxFrames + n.counters.txFrames, 0);
-    },
+    name,
+    targets: LINKS.map((n) => `http://${subnet(n)}.2:80`),
+    frames: () => cardFrames(socketPath),
     stop: async () => void child.kill('SIGTERM'),
   };
 }
@@ -285,8 +271,14 @@ async function main(): Promise<void> {
   for (const s of servers) {
     if (s === 'nginx') contenders.push(await startNginx(docroot));
     else if (s === 'node') contenders.push(await startNode(docroot));
-    else if (s === 'cheetah') contenders.push(await startCheetah(docroot));
+    else if (s === 'cheetah') contenders.push(await startCheetah(docroot, 0, 'cheetah', {}));
     else throw new Error(`unknown server ${s}`);
+  }
+  const variants = (opt['cheetah-variants'] as string).split(';').filter((v) => v.trim() !== '');
+  for (const [i, v] of variants.entries()) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new Error(`--cheetah-variants: ${v} is not NAME=JSON`);
+    contenders.push(await startCheetah(docroot, i + 1, `cheetah:${v.slice(0, eq)}`, JSON.parse(v.slice(eq + 1)) as object));
   }
   const runs: Run[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -309,7 +301,7 @@ async function main(): Promise<void> {
 }
 
 function report(runs: Run[], names: string[], params: object): void {
-  const base = names.find((n) => n !== 'cheetah') ?? names[0] as string;
+  const base = names.find((n) => !n.startsWith('cheetah')) ?? (names[0] as string);
   const rows: Array<Array<string | number>> = [];
   const groups = new Map<string, Run[]>();
   for (const r of runs) {

@@ -7,8 +7,11 @@
  * daemon starts Cheetah at boot.
  */
 import type { Libc } from '../kernel/abi/index.js';
+import { cheetahMain } from './cheetah.js';
 import { pktsend } from './pktsend.js';
 import { udpecho } from './udpecho.js';
+
+export { cheetahProgram } from './cheetah.js';
 
 export interface ProgramSpec {
   description: string;
@@ -20,6 +23,12 @@ export interface ProgramSpec {
 }
 
 export const PROGRAMS: Readonly<Record<string, ProgramSpec>> = {
+  cheetah: {
+    description: 'cheetah [--port N] [--card NAME]...: the web server on DPF sockets (the daemon starts one at boot; uid 0 only)',
+    defaultUid: 0,
+    memoryBytes: 64 * 1024 * 1024,
+    main: cheetahMain,
+  },
   pktsend: {
     description: 'pktsend CARD HEXFRAME [COUNT]: send a raw Ethernet frame through a packet socket (uid 0 only)',
     defaultUid: 0,

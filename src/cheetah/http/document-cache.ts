@@ -160,10 +160,11 @@ export class DocumentCache {
     }
   }
 
-  /** Gives back the bytes of an entry that is neither cached nor pinned; a no-op for any other entry, and idempotent. */
+  /** Gives back the bytes of an entry that is neither cached nor pinned (its document and its heads); a no-op for any other entry, and idempotent. */
   drop(e: CacheEntry): void {
     if (e.kind !== 'file' || e.cached || e.pins > 0 || e.released) return;
     e.released = true;
+    for (const h of e.heads) h?.retire();
     this.#source.release?.(e.bytes);
   }
 

@@ -9,7 +9,18 @@
 import { latin1Bytes } from './ascii.js';
 import { evaluatePreconditions, ifRangeHolds } from './conditional.js';
 import { DocumentCache, type CacheEntry, type DocumentSource } from './document-cache.js';
-import { HeadTemplate, REASON_PHRASES, connectionModeIndex, encodeHead, type ConnectionMode, type HeadField } from './head.js';
+import {
+  HEAP_MEMORY,
+  HeadBytes,
+  HeadTemplate,
+  REASON_PHRASES,
+  connectionModeIndex,
+  encodeHead,
+  placeBytes,
+  type ConnectionMode,
+  type HeadField,
+  type HttpMemory,
+} from './head.js';
 import { HttpDateClock, formatHttpDate } from './http-date.js';
 import { resolveHttpOptions, type HttpOptions } from './options.js';
 import type { HttpParseError, HttpRequest } from './parser.js';
@@ -27,7 +38,8 @@ const EMPTY = new Uint8Array(0);
  * order; TCP may segment them as it likes and resend any part of them until it calls
  * `release()`, and must not modify them. `body` of a document response is a subarray of the
  * cached document. After sending, if `close` is set, the connection must be closed (after the
- * bytes are delivered, RFC 9112 §9.6).
+ * bytes are delivered, RFC 9112 §9.6). `header` and an error page's `body` live in the engine's
+ * `HttpMemory` (the process's memory, in Cheetah).
  */
 export class HttpResponse {
   readonly status: HttpStatus;
@@ -36,18 +48,24 @@ export class HttpResponse {
   /** Content bytes; empty for HEAD, 304 and the like. */
   readonly body: Uint8Array;
   readonly close: boolean;
+  readonly #head: HeadBytes | undefined;
   readonly #entry: CacheEntry | undefined;
   readonly #cache: DocumentCache | undefined;
   #released = false;
 
-  /** `entry` and `cache`: the cached document `body` views, pinned until `release()`. */
-  constructor(status: HttpStatus, header: Uint8Array, body: Uint8Array, close: boolean, entry?: CacheEntry, cache?: DocumentCache) {
+  /**
+   * `head`: the status line and header section (held until `release()`; none for HTTP/0.9).
+   * `entry` and `cache`: the cached document `body` views, pinned until `release()`.
+   */
+  constructor(status: HttpStatus, head: HeadBytes | undefined, body: Uint8Array, close: boolean, entry?: CacheEntry, cache?: DocumentCache) {
     this.status = status;
-    this.header = header;
+    this.header = head?.bytes ?? EMPTY;
     this.body = body;
     this.close = close;
+    this.#head = head;
     this.#entry = entry;
     this.#cache = cache;
+    head?.retain();
     if (entry !== undefined) cache?.pin(entry);
   }
 
@@ -55,6 +73,7 @@ export class HttpResponse {
   release(): void {
     if (this.#released) return;
     this.#released = true;
+    this.#head?.release();
     if (this.#entry !== undefined) this.#cache?.unpin(this.#entry);
   }
 }
@@ -112,6 +131,8 @@ export interface HttpEngineInit {
   source: DocumentSource;
   clock: HttpClock;
   options?: Partial<HttpOptions>;
+  /** Where response heads and error pages are placed. Default: the JS heap. */
+  memory?: HttpMemory;
 }
 
 /**
@@ -124,11 +145,13 @@ export class HttpEngine {
   readonly cache: DocumentCache;
   readonly clock: HttpClock;
   readonly dates = new HttpDateClock();
+  readonly memory: HttpMemory;
   readonly #errorPages = new Map<HttpStatus, ErrorPage>();
 
   constructor(init: HttpEngineInit) {
     this.options = resolveHttpOptions(init.options);
     this.clock = init.clock;
+    this.memory = init.memory ?? HEAP_MEMORY;
     this.cache = new DocumentCache(init.source, this.options, this.stats.cache);
   }
 
@@ -184,10 +207,10 @@ export class HttpEngine {
     const page = this.#errorPage(status);
     const body = head ? EMPTY : page.body;
     // RFC 1945 §6: an HTTP/0.9 client gets the entity alone, and the connection closes.
-    if (version === '0.9') return this.#count(new HttpResponse(status, EMPTY, page.body, true));
+    if (version === '0.9') return this.#count(new HttpResponse(status, undefined, page.body, true));
     const mode = modeFor(version, close);
     const now = this.clock();
-    let header: Uint8Array;
+    let header: HeadBytes;
     if (extra === undefined) {
       const i = connectionModeIndex(mode);
       let t = page.heads[i];
@@ -195,13 +218,13 @@ export class HttpEngine {
         const fields: HeadField[] = [['Content-Type', HTML_TYPE], ['Content-Length', `${page.body.length}`]];
         if (status === 405) fields.push(ALLOW);
         const date = this.dates.at(now);
-        t = page.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, fields, mode, date), date);
+        t = page.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, fields, mode, date), date, this.memory);
       }
       header = t.at(this.dates, now);
       this.stats.precomputedHeaders++;
     } else {
       const fields: HeadField[] = [...extra, ['Content-Type', HTML_TYPE], ['Content-Length', `${page.body.length}`]];
-      header = encodeHead(status, this.options.serverName, fields, mode, this.dates.at(now)).bytes;
+      header = HeadBytes.once(this.memory, encodeHead(status, this.options.serverName, fields, mode, this.dates.at(now)).bytes);
       this.stats.builtHeaders++;
     }
     return this.#count(new HttpResponse(status, header, body, close));
@@ -214,7 +237,8 @@ export class HttpEngine {
       const html =
         `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>${title}</title></head>\n` +
         `<body><h1>${title}</h1>\n<p>${ERROR_TEXT[status] ?? ''}</p>\n<hr><address>${this.options.serverName}</address></body></html>\n`;
-      page = { body: latin1Bytes(html), heads: [] };
+      // Error pages live as long as the engine: placed once, never given back.
+      page = { body: placeBytes(this.memory, latin1Bytes(html))[0], heads: [] };
       this.#errorPages.set(status, page);
     }
     return page;
@@ -242,7 +266,7 @@ export class HttpEngine {
         break;
     }
     if (e.released) return this.error(500, req.version, head, close);
-    if (req.version === '0.9') return this.#count(new HttpResponse(200, EMPTY, e.bytes, true, e, this.cache));
+    if (req.version === '0.9') return this.#count(new HttpResponse(200, undefined, e.bytes, true, e, this.cache));
     const nowSeconds = Math.floor(now / 1000);
     // RFC 9110 §13.2.1: preconditions apply because the unconditional answer would be 200.
     const pre = evaluatePreconditions(req, e, nowSeconds);
@@ -266,7 +290,7 @@ export class HttpEngine {
           ['ETag', e.etag],
           ['Accept-Ranges', 'bytes'],
         ];
-        const header = encodeHead(206, this.options.serverName, fields, mode, this.dates.at(now)).bytes;
+        const header = HeadBytes.once(this.memory, encodeHead(206, this.options.serverName, fields, mode, this.dates.at(now)).bytes);
         this.stats.builtHeaders++;
         return this.#count(new HttpResponse(206, header, e.bytes.subarray(r.first, r.last + 1), close, e, this.cache));
       }
@@ -275,16 +299,16 @@ export class HttpEngine {
   }
 
   /** The precomputed 200 or 304 head of a document for a connection mode (made on first use). */
-  #docHead(e: CacheEntry, status: 200 | 304, mode: ConnectionMode, now: number): Uint8Array {
+  #docHead(e: CacheEntry, status: 200 | 304, mode: ConnectionMode, now: number): HeadBytes {
     if (!this.options.precomputeHeaders) {
       this.stats.builtHeaders++;
-      return encodeHead(status, this.options.serverName, docFields(e, status), mode, this.dates.at(now)).bytes;
+      return HeadBytes.once(this.memory, encodeHead(status, this.options.serverName, docFields(e, status), mode, this.dates.at(now)).bytes);
     }
     const i = connectionModeIndex(mode) + (status === 304 ? 3 : 0);
     let t = e.heads[i];
     if (t === undefined) {
       const date = this.dates.at(now);
-      t = e.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, docFields(e, status), mode, date), date);
+      t = e.heads[i] = new HeadTemplate(encodeHead(status, this.options.serverName, docFields(e, status), mode, date), date, this.memory);
     }
     this.stats.precomputedHeaders++;
     return t.at(this.dates, now);

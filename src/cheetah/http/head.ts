@@ -7,6 +7,11 @@
  * Unlike Cheetah, which patched the date in place, a new second makes a new copy: a head handed
  * to TCP is never rewritten under it, so a retransmission resends exactly the bytes first sent.
  *
+ * Where the bytes live is the caller's choice (`HttpMemory`): the Cheetah process puts them in
+ * its own memory so TCP can send them by reference with a gather list; each copy is counted by
+ * the responses holding it (`HeadBytes`) and given back when the last one is released and the
+ * template has moved on.
+ *
  * Read first: RFC 9112 §4 (status line), §5 (field lines); RFC 9110 §6.6.1 (Date), §10.2.4
  * (Server), §15 (status codes); RFC 6585 §5 (431).
  */
@@ -87,35 +92,133 @@ export function encodeHead(
 }
 
 /**
- * A precomputed head: `at()` returns bytes whose Date is the current second, copying the
- * template at most once per second. Returned arrays are never modified afterwards.
+ * Memory for the bytes the engine hands to TCP (response heads, error pages). The Cheetah
+ * process allocates them in its own memory so that TCP can send them by reference.
  */
-export class HeadTemplate {
-  #bytes: Uint8Array;
-  readonly #dateOffset: number;
-  #date: Uint8Array;
+export interface HttpMemory {
+  /** `bytes` bytes, or undefined when none are left (the engine then falls back to the JS heap). */
+  alloc(bytes: number): Uint8Array | undefined;
+  /** Gives back bytes that came from `alloc`; nothing references them any more. */
+  free(bytes: Uint8Array): void;
+}
 
-  constructor(head: EncodedHead, date: Uint8Array) {
-    this.#bytes = head.bytes;
-    this.#dateOffset = head.dateOffset;
-    this.#date = date;
+/** The default: the JS heap, reclaimed by the garbage collector. */
+export const HEAP_MEMORY: HttpMemory = {
+  alloc: (bytes) => new Uint8Array(bytes),
+  free: () => {},
+};
+
+/** Copies `src` into `memory` (into a JS array when `memory` has no room); the second value says whether `memory` holds it. */
+export function placeBytes(memory: HttpMemory, src: Uint8Array): [bytes: Uint8Array, placed: boolean] {
+  const dst = memory.alloc(src.length);
+  if (dst === undefined) return [src.slice(), false];
+  dst.set(src);
+  return [dst, true];
+}
+
+/**
+ * Head bytes shared by the responses that carry them. They go back to their memory once
+ * `retire()` was called (no new response will use them) and every `retain()` is matched by a
+ * `release()`.
+ */
+export class HeadBytes {
+  readonly bytes: Uint8Array;
+  readonly #memory: HttpMemory | undefined;
+  #refs = 0;
+  #retired = false;
+
+  /** `memory`: where `bytes` came from (undefined: the JS heap, nothing to give back). */
+  constructor(bytes: Uint8Array, memory: HttpMemory | undefined) {
+    this.bytes = bytes;
+    this.#memory = memory;
   }
 
-  /** Bytes of the head at time `nowMs`; `clock` caches the date string per second. */
-  at(clock: HttpDateClock, nowMs: number): Uint8Array {
+  /** Encoded bytes placed in `memory`, for one response only (retired at once). */
+  static once(memory: HttpMemory, bytes: Uint8Array): HeadBytes {
+    const [b, placed] = placeBytes(memory, bytes);
+    const h = new HeadBytes(b, placed ? memory : undefined);
+    h.#retired = true;
+    return h;
+  }
+
+  /** Responses holding these bytes. */
+  get refs(): number {
+    return this.#refs;
+  }
+
+  /** No new response will be given these bytes. */
+  get retired(): boolean {
+    return this.#retired;
+  }
+
+  /** A response now refers to these bytes. */
+  retain(): void {
+    this.#refs++;
+  }
+
+  /** A response no longer refers to them. */
+  release(): void {
+    if (this.#refs > 0 && --this.#refs === 0 && this.#retired) this.#free();
+  }
+
+  /** No new response will use these bytes; they go back once unreferenced. Idempotent. */
+  retire(): void {
+    if (this.#retired) return;
+    this.#retired = true;
+    if (this.#refs === 0) this.#free();
+  }
+
+  #free(): void {
+    this.#memory?.free(this.bytes);
+  }
+}
+
+/**
+ * A precomputed head: `at()` returns bytes whose Date is the current second, copying the
+ * template at most once per second. Bytes handed out are never modified afterwards.
+ */
+export class HeadTemplate {
+  /** The encoded head on the JS heap with the latest date: what every copy is made from. */
+  readonly #master: Uint8Array;
+  #current: HeadBytes;
+  readonly #dateOffset: number;
+  #date: Uint8Array;
+  readonly #memory: HttpMemory;
+
+  constructor(head: EncodedHead, date: Uint8Array, memory: HttpMemory = HEAP_MEMORY) {
+    this.#memory = memory;
+    this.#master = head.bytes;
+    this.#dateOffset = head.dateOffset;
+    this.#date = date;
+    this.#current = this.#copy();
+  }
+
+  #copy(): HeadBytes {
+    const [bytes, placed] = placeBytes(this.#memory, this.#master);
+    return new HeadBytes(bytes, placed ? this.#memory : undefined);
+  }
+
+  /** The head at time `nowMs` (`clock` caches the date string per second); retain it while in use. */
+  at(clock: HttpDateClock, nowMs: number): HeadBytes {
     const date = clock.at(nowMs);
     // The clock hands out a new array each second, so identity says whether the date changed.
-    if (date !== this.#date) {
-      const copy = this.#bytes.slice();
-      copy.set(date, this.#dateOffset);
-      this.#bytes = copy;
+    if (date !== this.#date || this.#current.retired) {
+      this.#master.set(date, this.#dateOffset);
       this.#date = date;
+      const old = this.#current;
+      this.#current = this.#copy();
+      old.retire();
     }
-    return this.#bytes;
+    return this.#current;
   }
 
   /** Length in bytes (fixed: the date has a fixed width). */
   get length(): number {
-    return this.#bytes.length;
+    return this.#master.length;
+  }
+
+  /** Not used for now (its document left the cache): the current copy goes back once unreferenced. */
+  retire(): void {
+    this.#current.retire();
   }
 }

@@ -29,6 +29,7 @@ export {
   type SourceStat,
 } from './document-cache.js';
 export { HttpEngine, HttpResponse, type HttpClock, type HttpEngineInit } from './engine.js';
+export { HEAP_MEMORY, HeadBytes, type HttpMemory } from './head.js';
 export { MemoryDocumentSource, type MemoryFile } from './memory-source.js';
 export { DEFAULT_HTTP_OPTIONS, resolveHttpOptions, type HttpOptions } from './options.js';
 export { RequestParser, type HttpParseError, type HttpRequest, type HttpVersion, type ParseEvent } from './parser.js';

@@ -4,8 +4,8 @@ import { ConfigSchema } from '../../config/schema.js';
 import { DEFAULT_HTTP_OPTIONS, resolveHttpOptions } from './options.js';
 
 describe('HTTP options', () => {
-  it('the config section cheetahHttp has the same fields and defaults as HttpOptions', () => {
-    const section = Value.Default(ConfigSchema.properties.cheetahHttp, {}) as Record<string, unknown>;
+  it('the config section cheetah.http has the same fields and defaults as HttpOptions', () => {
+    const section = Value.Default(ConfigSchema.properties.cheetah.properties.http, {}) as Record<string, unknown>;
     expect(section).toEqual({ ...DEFAULT_HTTP_OPTIONS });
   });
 

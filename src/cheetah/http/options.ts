@@ -1,6 +1,6 @@
 /**
  * Tunables of Cheetah's HTTP engine, with their defaults. The daemon's config section
- * `cheetahHttp` (src/config/schema.ts) mirrors these one to one; the server glue maps it here.
+ * `cheetah.http` (src/config/schema.ts) mirrors these one to one; the server glue maps it here.
  *
  * Read first: RFC 9112 §3 (request-line length), RFC 6585 §5 (431), RFC 9112 §9.5 (timeouts).
  */

@@ -331,6 +331,7 @@ export class StackCore {
     if (ring !== undefined && this.#ringPool.length < POOL_MAX) this.#ringPool.push(ring);
     t.sq.clear();
     if (this.#hdrPool.length < POOL_MAX) this.#hdrPool.push(t.hdr);
+    else this.io.free?.(t.hdr);
     t.hdr = this.scratchHdr;
     if (t.announced) this.events.onClose?.(t.handle, reason);
   }

@@ -198,6 +198,10 @@ export class TcpConnection {
   get nic(): number {
     return this.#tcb.nic;
   }
+  /** Effective send MSS (payload bytes of a full segment, options taken out); 536 before the handshake. */
+  get mss(): number {
+    return this.#tcb.mss;
+  }
   /** In-order bytes ready to read. */
   get readable(): number {
     return this.#tcb.rx.readable;

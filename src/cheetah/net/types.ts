@@ -74,6 +74,12 @@ export interface TcpIo {
    * glue allocates them in the process's memory). Default: `new Uint8Array`.
    */
   alloc?(bytes: number): Uint8Array;
+  /**
+   * Gives back a header buffer from `alloc` that the stack no longer needs (its reuse pool is
+   * full). Without it, such buffers are left to the garbage collector — right for the default
+   * `new Uint8Array`, a leak for memory the glue manages itself (process memory).
+   */
+  free?(bytes: Uint8Array): void;
 }
 
 /** Counters of the whole stack (monotonic unless marked as a gauge). */
