@@ -42,8 +42,8 @@ const counters = { type: 'object', additionalProperties: { type: 'number' } } as
 
 const queueView = {
   type: 'object',
-  required: ['frames', 'bytes', 'capacityFrames', 'capacityBytes'],
-  properties: { frames: count, bytes: count, capacityFrames: count, capacityBytes: count },
+  required: ['frames', 'bytes', 'capacityFrames', 'capacityBytes', 'allocatedBytes'],
+  properties: { frames: count, bytes: count, capacityFrames: count, capacityBytes: count, allocatedBytes: count },
 } as const;
 
 const filterView = {

@@ -19,12 +19,13 @@ function parseRecords(b: Uint8Array, count: number): { len: number; card: number
 
 describe('FrameQueue (the AF_DPF receive ring)', () => {
   it('is a FIFO of whole frames with their cards under any push/take/read/drop sequence, bounded in frames and bytes (model-based property)', () => {
-    type Op = { k: 'push'; len: number; card: number; fill: number } | { k: 'take'; room: number; max: number } | { k: 'read'; room: number } | { k: 'shift' };
+    type Op = { k: 'push'; len: number; card: number; fill: number } | { k: 'take'; room: number; max: number } | { k: 'read'; room: number } | { k: 'shift' } | { k: 'trim' };
     const op: fc.Arbitrary<Op> = fc.oneof(
       { weight: 5, arbitrary: fc.record({ k: fc.constant('push' as const), len: fc.oneof(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 700 })), card: fc.integer({ min: 0, max: 2 }), fill: fc.integer({ min: 0, max: 255 }) }) },
       { weight: 2, arbitrary: fc.record({ k: fc.constant('take' as const), room: fc.integer({ min: 0, max: 2000 }), max: fc.integer({ min: 0, max: 6 }) }) },
       { weight: 1, arbitrary: fc.record({ k: fc.constant('read' as const), room: fc.integer({ min: 0, max: 800 }) }) },
       { weight: 1, arbitrary: fc.constant({ k: 'shift' as const }) },
+      { weight: 1, arbitrary: fc.constant({ k: 'trim' as const }) },
     );
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 200, max: 3000 }), fc.integer({ min: 4, max: 3000 }), fc.array(op, { maxLength: 200 }), (capFrames, capBytesRaw, initialRaw, ops) => {
@@ -82,6 +83,12 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
               q.copyOldest(half, tail, 0, tail.length);
               expect([...tail]).toEqual([...head.frame.subarray(half)]);
             }
+          } else if (o.k === 'trim') {
+            const before = q.allocatedBytes;
+            const trimmed = q.trim();
+            // Only an empty ring shrinks, and only back to where it started.
+            expect(trimmed).toBe(model.length === 0 && before > Math.min(capBytes, Math.max(4, initialRaw & ~3)));
+            if (trimmed) expect(q.allocatedBytes).toBe(Math.min(capBytes, Math.max(4, initialRaw & ~3)));
           } else {
             q.shift();
             model.shift();
@@ -124,7 +131,7 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
     expect(q.frames).toBe(0);
   });
 
-  it('starts small and grows only as far as the frames it holds need (a quiet socket costs a few KiB, not its bound)', () => {
+  it('starts small, grows only as far as the frames it holds need, and trims back when empty (a quiet socket costs a few KiB, not its bound)', () => {
     const q = new FrameQueue(512, 256 * 1024);
     expect(q.allocatedBytes).toBe(8192);
     for (let i = 0; i < 4; i++) expect(q.push(new Uint8Array(1514).fill(i), 0)).toBe(true);
@@ -134,5 +141,10 @@ describe('FrameQueue (the AF_DPF receive ring)', () => {
     const dst = new Uint8Array(2000);
     expect(q.takeRecords(dst, 0, dst.length, 1)).toBe(1);
     expect(dst[4]).toBe(0); // the oldest frame survived every growth, first in line
+    expect(q.trim()).toBe(false); // frames still queued: the ring stays
+    while (q.frames > 0) q.shift();
+    expect(q.trim()).toBe(true);
+    expect(q.allocatedBytes).toBe(8192);
+    expect(q.push(new Uint8Array(1514), 2)).toBe(true);
   });
 });

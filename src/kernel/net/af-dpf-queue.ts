@@ -12,7 +12,8 @@
  * (`INITIAL_RING_BYTES`) and doubles, up to the byte bound, only when a frame would not fit: a
  * per-connection socket that never holds more than a few frames costs a few KiB, not its bound
  * (a server with 1,000 connections would otherwise hold 1,000 × the bound). Growth copies the
- * queued records once, oldest first; nothing is allocated per frame otherwise. A frame that does
+ * queued records once, oldest first; `trim` gives an empty ring back its initial size; nothing
+ * is allocated per frame otherwise. A frame that does
  * not fit the bound is refused (the caller counts the drop); queued frames are never overwritten.
  */
 import { DPF_REC_HEADER_BYTES, DPF_REC_OFF_CARD, DPF_REC_OFF_LEN, dpfRecordBytes } from '../abi/layout.js';
@@ -28,6 +29,7 @@ export class FrameQueue {
   readonly capacityFrames: number;
   /** Bytes of the ring (records with their headers and padding). */
   readonly capacityBytes: number;
+  readonly #initialBytes: number;
   #buf: Uint8Array;
   /** Offset of the oldest record (meaningful when `#frames > 0`). */
   #head = 0;
@@ -47,7 +49,22 @@ export class FrameQueue {
     }
     this.capacityFrames = capacityFrames;
     this.capacityBytes = capacityBytes;
-    this.#buf = new Uint8Array(Math.max(DPF_REC_HEADER_BYTES, Math.min(capacityBytes, initialBytes & ~3)));
+    this.#initialBytes = Math.max(DPF_REC_HEADER_BYTES, Math.min(capacityBytes, initialBytes & ~3));
+    this.#buf = new Uint8Array(this.#initialBytes);
+  }
+
+  /**
+   * Give back what growth took: an empty ring larger than its initial size goes back to it.
+   * Called when a socket's filter changes hands (detach, re-attach), so a pooled socket keeps
+   * only the small ring, not the peak of its last connection. False when nothing changed.
+   */
+  trim(): boolean {
+    if (this.#frames > 0 || this.#buf.length <= this.#initialBytes) return false;
+    this.#buf = new Uint8Array(this.#initialBytes);
+    this.#head = 0;
+    this.#tail = 0;
+    this.#wrapped = false;
+    return true;
   }
 
   /** Bytes of the ring allocated now (grows up to `capacityBytes`). */

@@ -485,6 +485,28 @@ describe('AF_DPF: receiving', () => {
     m.clock.advance(10);
     await p.exited;
   });
+
+  it('the ring grows with the frames queued and goes back to 8 KiB when a drained socket’s filter is detached (a pooled socket keeps no peak)', async () => {
+    const m = dpfMachine();
+    const g = gate();
+    const seen: unknown[] = [];
+    const p = spawn(m, async (sys) => {
+      const [fd, id] = dpfSocket(sys, UDP7);
+      await g.wait;
+      seen.push(m.af.filterViews()[0]!.queue.allocatedBytes);
+      const ring = sys.malloc(65536);
+      seen.push(sys.call('dpf_recvbatch', fd, ring, 65536, 0));
+      seen.push(sys.call('dpf_detach', fd, id));
+      seen.push(attach(sys, fd, filterBinary(UDP7)), m.af.filterViews()[0]!.queue.allocatedBytes);
+    });
+    await settle();
+    await m.hosts[0]!.inject(...Array.from({ length: 30 }, (_, i) => udpFrame(HOST0, 1000 + i, 7, payload(1000, i))));
+    g.open();
+    await p.exited;
+    expect(seen[0]).toBeGreaterThan(30 * 1000);
+    expect(seen.slice(1)).toEqual([30, 0, 2, 8192]);
+    expectClean(m);
+  });
 });
 
 describe('AF_DPF: sending', () => {

@@ -118,6 +118,8 @@ export interface DpfQueueView {
   readonly bytes: number;
   readonly capacityFrames: number;
   readonly capacityBytes: number;
+  /** Bytes of ring allocated now: it grows on demand up to `capacityBytes` and trims back when empty at a detach or attach. */
+  readonly allocatedBytes: number;
 }
 
 /** Counters of the socket layer (the engine has its own: `engine.stats()`). */
@@ -400,7 +402,7 @@ export class AfDpf {
 
   #view(f: FilterInfo): DpfFilterView {
     const s = this.#byFilter[f.id];
-    return { ...f, drops: this.#filterDrops[f.id]!, queue: s?.queueView() ?? { frames: 0, bytes: 0, capacityFrames: 0, capacityBytes: 0 } };
+    return { ...f, drops: this.#filterDrops[f.id]!, queue: s?.queueView() ?? { frames: 0, bytes: 0, capacityFrames: 0, capacityBytes: 0, allocatedBytes: 0 } };
   }
 
   /** Counters of the socket layer. */
@@ -529,13 +531,15 @@ export class DpfSocket extends MessageSocket {
   filterAttached(id: number, owner: DpfOwner, queueFrames: number, queueBytes: number): void {
     this.#filterId = id;
     this.#owner = owner;
-    this.#queue ??= new FrameQueue(queueFrames, queueBytes);
+    if (this.#queue === null) this.#queue = new FrameQueue(queueFrames, queueBytes);
+    else this.#queue.trim();
   }
 
-  /** @internal AfDpf: the filter is gone (frames already queued stay readable). */
+  /** @internal AfDpf: the filter is gone (frames already queued stay readable; an empty ring shrinks). */
   filterDetached(): void {
     this.#filterId = 0;
     this.#owner = null;
+    this.#queue?.trim();
   }
 
   /** @internal the receive hook: copy a claimed frame in. False when the queue refused it (counted). */
@@ -659,8 +663,8 @@ export class DpfSocket extends MessageSocket {
   queueView(): DpfQueueView {
     const q = this.#queue;
     return q === null
-      ? { frames: 0, bytes: 0, capacityFrames: 0, capacityBytes: 0 }
-      : { frames: q.frames, bytes: q.usedBytes, capacityFrames: q.capacityFrames, capacityBytes: q.capacityBytes };
+      ? { frames: 0, bytes: 0, capacityFrames: 0, capacityBytes: 0, allocatedBytes: 0 }
+      : { frames: q.frames, bytes: q.usedBytes, capacityFrames: q.capacityFrames, capacityBytes: q.capacityBytes, allocatedBytes: q.allocatedBytes };
   }
 
   override release(): void {
