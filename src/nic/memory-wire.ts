@@ -28,6 +28,12 @@ export interface MemoryWireOptions {
   hostQueueFrames?: number;
   /** Overwrite each batch after its handler calls, to expose consumers that keep views. Default true. */
   poison?: boolean;
+  /**
+   * Test use only: accept TSO frames up to this many bytes (at most 65,549) and hand each
+   * super-frame to the host as is, unsegmented, so a test sees exactly what the kernel gave the
+   * card. Default 0: the card cannot segment (the kernel segments in software).
+   */
+  tsoMaxBytes?: number;
   log?: Logger;
 }
 
@@ -153,7 +159,7 @@ export class MemoryCard extends CardBase {
   #closing: Promise<void> | undefined;
 
   constructor(name: string, mtuBytes: number, opts: MemoryWireOptions = {}) {
-    super(name, opts.mac ?? deriveMac(name), mtuBytes, opts.log ?? componentLogger('nic', { nic: name }));
+    super(name, opts.mac ?? deriveMac(name), mtuBytes, opts.log ?? componentLogger('nic', { nic: name }), opts.tsoMaxBytes ?? 0);
     this.#tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.#poison = opts.poison ?? true;
     this.#arena = this.#newArena();
@@ -200,6 +206,7 @@ export class MemoryCard extends CardBase {
     if (this.#poison && this.#arena.byteLength !== 0) this.#bytes.fill(POISON_BYTE, 0, used);
   }
 
+  /** A TSO frame (`tsoMaxBytes` option) goes to the host whole: this wire does not segment. */
   protected override sendFrame(iov: readonly Uint8Array[], bytes: number): SendResult {
     if (!this.host.paused && this.#queue.length === 0) {
       this.host.accept(gather(iov, bytes));
