@@ -102,10 +102,11 @@ describe('memory wire specifics', () => {
     let attempts = 0;
     fc.assert(
       fc.property(
-        fc.integer({ min: 0, max: TSO_MAX_FRAME_BYTES + 2 }),
-        anyNumber,
-        fc.oneof(fc.integer({ min: 0, max: 140 }), anyNumber),
-        fc.oneof(fc.integer({ min: 0, max: 140 }), anyNumber),
+        // Mostly near the valid region, so both outcomes are common.
+        fc.oneof({ arbitrary: fc.integer({ min: 1500, max: TSO_MAX_FRAME_BYTES }), weight: 3 }, fc.integer({ min: 0, max: TSO_MAX_FRAME_BYTES + 2 })),
+        fc.oneof({ arbitrary: fc.integer({ min: 1, max: 1500 }), weight: 3 }, anyNumber),
+        fc.oneof({ arbitrary: fc.integer({ min: 32, max: 140 }), weight: 3 }, anyNumber),
+        fc.oneof({ arbitrary: fc.integer({ min: 14, max: 60 }), weight: 3 }, anyNumber),
         (bytes, segmentBytes, headerBytes, checksumStart) => {
           attempts++;
           const before = card.counters();
@@ -131,7 +132,7 @@ describe('memory wire specifics', () => {
     const c = card.counters();
     const dropped = Object.values(c.drops).reduce((x, y) => x + y, 0);
     expect(c.txTsoFrames + dropped).toBe(attempts);
-    expect(c.txTsoFrames).toBeGreaterThan(attempts / 20); // the generators reach both outcomes
+    expect(c.txTsoFrames).toBeGreaterThan(attempts / 10); // the generators reach both outcomes
     expect(c.txTsoBytes).toBe(bytesSent);
   });
 });
