@@ -84,6 +84,7 @@ describeAsRoot('TAP card', () => {
       expect(link.ipv6Disabled).toBe(true);
       expect(n.ip('-4', 'addr', 'show', 'dev', TAP)).toContain('inet 198.18.77.1/24');
       expect(formatMac(card.mac)).toBe(formatMac(deriveMac(TAP)));
+      expect(card.tsoMaxBytes).toBe(TSO_MAX_FRAME_BYTES); // nics[].tso defaults to on
 
       const responder = installEchoResponder(card, parseIpv4('198.18.77.2')!);
       // ping runs as a child without blocking our event loop, which answers it.
@@ -98,6 +99,12 @@ describeAsRoot('TAP card', () => {
 
       await card.close();
       expect(n.hasLink(TAP)).toBe(false);
+    });
+
+    it('openNic with tso false opens the TAP without a vnet header (tsoMaxBytes 0)', async () => {
+      const n = newNs();
+      const card = track((await openNic({ ...cfg, tso: false }, { backend: 'tap', netns: n.name })) as NativeCard);
+      expect(card.tsoMaxBytes).toBe(0);
     });
 
     it('refuses a name that is taken, saying by what (NIC_ERR_TAP_BUSY)', async () => {
