@@ -143,6 +143,8 @@ export function openError(e: unknown, name: string, attach: boolean): DaemonErro
     what = `${name}: no such interface to attach to (create it with "ip tuntap add ${name} mode tap", or set "attach": false)`;
   } else if (code === 'ENODEV') {
     what = `${name}: no such interface`;
+  } else if (detail === 'no-vnet-hdr') {
+    what = `${name}: this kernel's TAP has no IFF_VNET_HDR, so it cannot take TCP super-segments (set "tso": false on the card)`;
   } else if (code === 'EPERM' || code === 'EACCES') {
     what = `${name}: not permitted (${syscall}); TAP devices need root or CAP_NET_ADMIN`;
   } else if (code === 'ENOENT' && syscall === 'open(/dev/net/tun)') {
