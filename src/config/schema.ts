@@ -32,6 +32,11 @@ export const NicConfigSchema = Type.Object(
       default: false,
       description: 'attach to an existing TAP instead of creating (and removing) it',
     }),
+    tso: Type.Boolean({
+      default: true,
+      description:
+        'open the TAP with a vnet header so TCP super-segments (up to 64 KiB) go to the host in one write and the host kernel cuts them (TSO); false: plain frames only, the kernel segments in software',
+    }),
   },
   { additionalProperties: false },
 );
