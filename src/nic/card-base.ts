@@ -6,7 +6,7 @@
 import type { Logger } from '../util/log.js';
 import type { PcapWriter } from './pcap.js';
 import { NicStats, type DropReason } from './stats.js';
-import type { FrameHandler, NetDevice, NicCounters, TxStatus } from './types.js';
+import type { FrameHandler, NetDevice, NicCounters, TsoInfo, TxStatus } from './types.js';
 
 /** Ethernet header: destination, source, ethertype (IEEE 802.3 §3.1.1). */
 export const ETH_HEADER_BYTES = 14;
@@ -53,6 +53,8 @@ export abstract class CardBase implements NetDevice {
   abstract readonly kind: string;
   /** Longest frame accepted either way: MTU + Ethernet header + one VLAN tag. */
   readonly maxFrameBytes: number;
+  /** No backend segments yet: the kernel segments in software. */
+  readonly tsoMaxBytes: number = 0;
   protected readonly stats = new NicStats();
   protected readonly log: Logger;
   #handler: FrameHandler = ignoreFrame;
@@ -101,8 +103,9 @@ export abstract class CardBase implements NetDevice {
   /** Write one frame of `bytes` bytes (already checked) or queue it; never keeps `iov`. */
   protected abstract sendFrame(iov: readonly Uint8Array[], bytes: number): SendResult;
 
-  transmit(iov: readonly Uint8Array[]): TxStatus {
+  transmit(iov: readonly Uint8Array[], tso?: TsoInfo): TxStatus {
     if (this.#closed) return this.#dropTx('tx_closed');
+    if (tso !== undefined) return this.#dropTx('tx_tso_unsupported');
     const bytes = iovBytes(iov);
     if (bytes < ETH_HEADER_BYTES) return this.#dropTx('tx_runt');
     if (bytes > this.maxFrameBytes) return this.#dropTx('tx_oversize');

@@ -18,6 +18,16 @@
  */
 export type TxStatus = 'sent' | 'queued' | 'dropped';
 
+/** TCP segmentation offload of one IPv4/TCP frame (virtio_net_hdr, VIRTIO_NET_HDR_GSO_TCPV4). */
+export interface TsoInfo {
+  /** TCP payload bytes per segment on the wire (the MSS); the last segment may be shorter. */
+  readonly segmentBytes: number;
+  /** Ethernet + IPv4 + TCP header bytes at the start of the frame (virtio `hdr_len`). */
+  readonly headerBytes: number;
+  /** Offset of the TCP header from the frame's start (virtio `csum_start`); the checksum field is at +16. */
+  readonly checksumStart: number;
+}
+
 /** Called once per received frame; `frame` is valid only during the call. */
 export type FrameHandler = (frame: Uint8Array) => void;
 
@@ -49,8 +59,10 @@ export interface NetDevice {
   readonly kind: string;
   /** Install the receive handler (one per card; replaces any previous one). */
   setFrameHandler(handler: FrameHandler): void;
-  /** Send one frame gathered from `iov` (one `writev` on a TAP). See the ownership rule above. */
-  transmit(iov: readonly Uint8Array[]): TxStatus;
+  /** Largest frame `transmit(iov, tso)` takes, in bytes; 0 when the card cannot segment (the kernel segments in software). */
+  readonly tsoMaxBytes: number;
+  /** Send one frame gathered from `iov` (one `writev` on a TAP); with `tso`, a TCP super-segment the card cuts into segments. */
+  transmit(iov: readonly Uint8Array[], tso?: TsoInfo): TxStatus;
   /** Called when a queued transmit backlog has drained. */
   onDrain(cb: () => void): void;
   counters(): NicCounters;

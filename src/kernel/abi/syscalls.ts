@@ -182,6 +182,7 @@ export const SYSCALLS = [
   { nr: 1016, name: 'dpf_recvbatch_wait', args: [fd('fd'), buf('ring', 'out', 2, 1), uint('len'), uint('maxFrames'), timeout('timeoutMs')], blocking: true, errors: 'errno', owner: 'dpf', doc: 'dpf_recvbatch, waiting until a frame is queued; -EAGAIN on timeout' },
   { nr: 1017, name: 'dpf_geterror', args: [fd('fd'), buf('buf', 'out', 2, 1), uint('len')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'the socket’s last refused dpf_attach/dpf_detach: "DPF_CODE (n): reason" and the verifier log, NUL-terminated; returns its full length' },
   { nr: 1018, name: 'dpf_ifinfo', args: [uint('card'), struct('info', 'out', DPF_IFINFO_BYTES)], blocking: false, errors: 'errno', owner: 'dpf', doc: 'describe card (an index): name, MAC, MTU, the machine’s IPv4 address; -ENODEV past the last card' },
+  { nr: 1019, name: 'dpf_send_tso', args: [fd('fd'), buf('iov', 'in', 2, IOVEC_BYTES), uint('iovcnt'), uint('card'), uint('segmentBytes')], blocking: false, errors: 'errno', owner: 'dpf', doc: 'dpf_send of a TCP super-segment cut into segmentBytes of payload each (0: an ordinary frame); the card segments it (TSO) or the kernel does; -EINVAL off the TSO contract, -EMSGSIZE over 65,549 bytes or segmentBytes + headers > MTU + 14' },
 
   // ---- XN (thesis §3.3, Appendix A; structures and codes in ./xn.ts). Asynchronous calls return
   // a request id (≥ 1, kernel-assigned) and notify on completion: `chan` (a channel fd, or
