@@ -113,7 +113,8 @@ export function checkTsoFrame(iov: readonly Uint8Array[], total: number, segment
   const headerBytes = tcpAt + tcpBytes;
   if (headerBytes > total) return -EINVAL;
   if ((h[tcpAt + 13]! & (TCP_SYN | TCP_RST)) !== 0) return -EINVAL;
-  if (headerBytes + segmentBytes > mtuBytes + ETH_BYTES) return -EMSGSIZE;
+  // Written so that a NaN MTU refuses too.
+  if (!(headerBytes + segmentBytes <= mtuBytes + ETH_BYTES)) return -EMSGSIZE;
   if (total - headerBytes <= segmentBytes) return -EINVAL;
 
   const src = readU32(h, ETH_BYTES + 12);
