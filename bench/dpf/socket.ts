@@ -50,6 +50,7 @@ class SinkCard implements NetDevice {
   readonly mac = new Uint8Array([0x02, 0x65, 0x78, 0, 0, 2]);
   readonly mtuBytes = 1500;
   readonly kind = 'memory';
+  readonly tsoMaxBytes = 0;
   txFrames = 0;
   setFrameHandler(_h: FrameHandler): void {}
   transmit(iov: readonly Uint8Array[]): TxStatus {

@@ -29,6 +29,16 @@ export interface TsoInfo {
  */
 export type TxStatus = 'sent' | 'queued' | 'dropped';
 
+/** TCP segmentation offload of one IPv4/TCP frame (virtio_net_hdr, VIRTIO_NET_HDR_GSO_TCPV4). */
+export interface TsoInfo {
+  /** TCP payload bytes per segment on the wire (the MSS); the last segment may be shorter. */
+  readonly segmentBytes: number;
+  /** Ethernet + IPv4 + TCP header bytes at the start of the frame (virtio `hdr_len`). */
+  readonly headerBytes: number;
+  /** Offset of the TCP header from the frame's start (virtio `csum_start`); the checksum field is at +16. */
+  readonly checksumStart: number;
+}
+
 /** Called once per received frame; `frame` is valid only during the call. */
 export type FrameHandler = (frame: Uint8Array) => void;
 
