@@ -9,6 +9,7 @@ import { CheetahCore, type CheetahCoreInit, type CheetahMemory } from '../core.j
 import type { DocumentSource, HttpOptions } from '../http/index.js';
 import { TcpStack, Xoshiro128, type TcpConfig, type TcpConnection, type TcpInterface, type TxFrame } from '../net/index.js';
 import type { Session } from '../session.js';
+import { wireFrames } from '../net/testing/tso.js';
 
 /** Card n: the machine is 198.18.n.2 (MAC 02:65:78:00:0n:02), the host side 198.18.n.1. */
 export const CARDS = [0, 1, 2].map((n) => ({
@@ -198,8 +199,10 @@ export class CoreHarness {
       now: () => this.now,
       wallNow: () => this.now + WALL_OFFSET_MS,
       transmit: (f) => {
-        this.framesFromServer[f.nic]!++;
-        this.#wire.push({ toServer: false, nic: f.nic, frame: f.toBytes() });
+        for (const frame of wireFrames(f)) {
+          this.framesFromServer[f.nic]!++;
+          this.#wire.push({ toServer: false, nic: f.nic, frame });
+        }
       },
       hooks: { opened: (s) => this.opened.push(s), closed: (s) => this.closed.push(s) },
       ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
@@ -211,8 +214,10 @@ export class CoreHarness {
       servers: CARDS.map((c) => c.server),
       now: () => this.now,
       transmit: (f) => {
-        this.framesFromClient[f.nic]!++;
-        this.#wire.push({ toServer: true, nic: f.nic, frame: f.toBytes() });
+        for (const frame of wireFrames(f)) {
+          this.framesFromClient[f.nic]!++;
+          this.#wire.push({ toServer: true, nic: f.nic, frame });
+        }
       },
       ...(opts.clientTcp !== undefined ? { config: opts.clientTcp } : {}),
     });
