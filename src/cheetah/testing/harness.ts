@@ -165,6 +165,8 @@ export interface HarnessOptions {
   precomputeChecksums?: boolean;
   /** Drop (and count) frames this returns true for, per direction. */
   lose?: (toServer: boolean, frame: Uint8Array) => boolean;
+  /** Look at each frame the server hands to its card (before it is cut into segments). */
+  onServerFrame?: (f: TxFrame) => void;
 }
 
 interface InFlight {
@@ -179,9 +181,12 @@ export class CoreHarness {
   now = 1000;
   readonly core: CheetahCore;
   readonly clients: HttpTestClient;
-  /** Frames sent by each side, per card. */
+  /** Frames each side handed to its card (one `dpf_send`/`dpf_send_tso` each), per card. */
   readonly framesFromServer = [0, 0, 0];
   readonly framesFromClient = [0, 0, 0];
+  /** Of the server's frames, the super-segments; and the segments the wire carried. */
+  readonly tsoFramesFromServer = [0, 0, 0];
+  readonly segmentsFromServer = [0, 0, 0];
   readonly opened: Session[] = [];
   readonly closed: Session[] = [];
   readonly #wire: InFlight[] = [];
@@ -199,8 +204,11 @@ export class CoreHarness {
       now: () => this.now,
       wallNow: () => this.now + WALL_OFFSET_MS,
       transmit: (f) => {
+        opts.onServerFrame?.(f);
+        this.framesFromServer[f.nic]!++;
+        if (f.tsoSegmentBytes > 0) this.tsoFramesFromServer[f.nic]!++;
         for (const frame of wireFrames(f)) {
-          this.framesFromServer[f.nic]!++;
+          this.segmentsFromServer[f.nic]!++;
           this.#wire.push({ toServer: false, nic: f.nic, frame });
         }
       },
@@ -214,10 +222,8 @@ export class CoreHarness {
       servers: CARDS.map((c) => c.server),
       now: () => this.now,
       transmit: (f) => {
-        for (const frame of wireFrames(f)) {
-          this.framesFromClient[f.nic]!++;
-          this.#wire.push({ toServer: true, nic: f.nic, frame });
-        }
+        this.framesFromClient[f.nic]!++;
+        for (const frame of wireFrames(f)) this.#wire.push({ toServer: true, nic: f.nic, frame });
       },
       ...(opts.clientTcp !== undefined ? { config: opts.clientTcp } : {}),
     });
