@@ -15,7 +15,7 @@ export class RecordingDevice implements NetDevice {
   readonly mac = new Uint8Array([2, 0, 0, 0, 0, 1]);
   readonly mtuBytes: number;
   readonly kind = 'memory';
-  readonly tsoMaxBytes = 0;
+  readonly tsoMaxBytes: number = 0;
   readonly frames: Uint8Array[] = [];
   full = false;
   #dropped = 0;
