@@ -22,16 +22,7 @@ function kernelSegments(f: TxFrame): Uint8Array[] | number {
   const info = checkTsoFrame(iov, total, f.tsoSegmentBytes, 1500);
   if (typeof info === 'number') return info;
   const out: Uint8Array[] = [];
-  segmentTso(iov, total, info, scratch, (seg) => {
-    const b = new Uint8Array(seg.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of seg) {
-      b.set(p, at);
-      at += p.length;
-    }
-    out.push(b);
-    return true;
-  });
+  segmentTso(iov, total, info, scratch, (seg) => out.push(new Uint8Array(Buffer.concat(seg))) > 0);
   return out;
 }
 
