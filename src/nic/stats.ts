@@ -21,7 +21,6 @@ import type { NicCounters } from './types.js';
  * - `tx_queue_full`: the device would block and the bounded transmit queue was full.
  * - `tx_error`: the device refused the write (errno other than EAGAIN).
  * - `tx_closed`: a transmit after close, or frames still queued when the card closed.
- * - `tx_tso_unsupported`: a transmit with `TsoInfo` to a card that cannot segment (`tsoMaxBytes` 0).
  * - `rx_host_dropped`: frames the host side dropped on their way to the card because its queue
  *   was full (the card did not read fast enough) — the TAP's own tx_dropped, read from the
  *   host when the counters are taken; the memory wire's host queue likewise.
@@ -42,7 +41,6 @@ export const DROP_REASONS = [
   'tx_queue_full',
   'tx_error',
   'tx_closed',
-  'tx_tso_unsupported',
   'rx_host_dropped',
 ] as const;
 export type DropReason = (typeof DROP_REASONS)[number];
