@@ -11,9 +11,10 @@
  * Reported: throughput, the whole machine's CPU per MiB (busy jiffies), this process's CPU per
  * MiB, writevs per MiB. Contenders interleave round by round (../shared/BENCHMARKING.md).
  *
- * The sender does no retransmission (nothing is lost on this path; a stall fails the run) and
- * its payload checksums are precomputed, as Cheetah's are, so the figures are about the card and
- * the host, not about summing bytes in JS.
+ * The sender recovers losses go-back-N (three duplicate ACKs, or 200 ms without progress; the
+ * host's TCP may prune its receive queue under memory pressure) and reports how often; a stall
+ * of 5 s fails the run. Its payload checksums are precomputed, as Cheetah's are, so the figures
+ * are about the card and the host, not about summing bytes in JS.
  *
  * Needs root. Usage (after `npm run build`):
  *   node dist/bench/nic/tso-stream.js [--rounds 5] [--mib 64]
@@ -60,6 +61,7 @@ const RST = 0x04;
 const ACK = 0x10;
 const PSH = 0x08;
 const STALL_MS = 5000;
+const RETRANSMIT_MS = 200;
 
 interface Contender {
   name: 'plain' | 'vnet' | 'tso';
@@ -78,13 +80,15 @@ interface Run {
   machineCpuUsPerMib: number;
   processCpuUsPerMib: number;
   writevsPerMib: number;
+  /** Go-back-N recoveries in the run. */
+  retransmits: number;
 }
 
 /** The receiver: accepts connections and discards what it reads. */
 const SERVER = `require('node:net').createServer((s) => { s.on('data', () => {}); s.on('error', () => {}); }).listen(${PORT}, () => console.log('listening'));`;
 
-/** Send `totalBytes` over one connection through `c.card`; resolves when all is acknowledged. */
-function stream(c: Contender, srcPort: number): Promise<void> {
+/** Send `totalBytes` over one connection through `c.card`; resolves with the number of go-back-N recoveries once all is acknowledged. */
+function stream(c: Contender, srcPort: number): Promise<number> {
   const card = c.card;
   const payload = new Uint8Array(TSO_SEGMENTS * MSS);
   for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 3) & 0xff;
@@ -112,6 +116,10 @@ function stream(c: Contender, srcPort: number): Promise<void> {
   let shift = 0;
   let rcvNxt = 0;
   let established = false;
+  let dupAcks = 0;
+  let retransmits = 0;
+  /** sndNxt when the last go-back began: duplicate ACKs before sndUna passes it are the go-back's own echo. */
+  let recover = 0;
   const chunkMax = c.name === 'tso' ? TSO_SEGMENTS * MSS : MSS;
   const tso: TsoInfo = { segmentBytes: MSS, headerBytes: HDR, checksumStart: ETH + IP };
 
@@ -156,14 +164,26 @@ function stream(c: Contender, srcPort: number): Promise<void> {
     }
   };
 
-  return new Promise<void>((resolve, reject) => {
+  const goBack = (): void => {
+    retransmits++;
+    dupAcks = 0;
+    recover = sndNxt;
+    sndNxt = sndUna;
+    pump();
+  };
+
+  return new Promise<number>((resolve, reject) => {
     let last = Date.now();
+    let progress = Date.now();
     const watchdog = setInterval(() => {
       if (Date.now() - last > STALL_MS) {
         clearInterval(watchdog);
         reject(new Error(`${c.name}: stalled at ${sndUna} of ${totalBytes} bytes acknowledged`));
+      } else if (established && sndNxt > sndUna && Date.now() - progress > RETRANSMIT_MS) {
+        progress = Date.now();
+        goBack();
       }
-    }, 500);
+    }, 50);
     card.setFrameHandler((f) => {
       if (f.length < HDR || f[12] !== 0x08 || f[13] !== 0x00 || f[ETH + 9] !== 6) return;
       const fv = new DataView(f.buffer, f.byteOffset, f.byteLength);
@@ -193,13 +213,24 @@ function stream(c: Contender, srcPort: number): Promise<void> {
       }
       if ((flags & ACK) === 0) return;
       const acked = (fv.getUint32(t + 8) - iss - 1) >>> 0;
-      if (acked <= totalBytes && acked > sndUna) sndUna = acked;
-      window = fv.getUint16(t + 14) << shift;
+      const newWindow = fv.getUint16(t + 14) << shift;
+      const payloadBytes = fv.getUint16(ETH + 2) - (t - ETH) - (f[t + 12]! >> 4) * 4;
+      // A duplicate ACK (RFC 5681 §2): nothing new acknowledged, no data, the same window, data outstanding.
+      const duplicate = acked === sndUna && payloadBytes === 0 && newWindow === window && sndNxt > sndUna;
+      window = newWindow;
+      if (acked <= totalBytes && acked > sndUna) {
+        sndUna = acked;
+        dupAcks = 0;
+        progress = Date.now();
+      } else if (duplicate && sndUna >= recover && ++dupAcks === 3) {
+        goBack();
+        return;
+      }
       if (sndUna === totalBytes) {
         clearInterval(watchdog);
         send(RST, iss + 1 + sndNxt, 0);
         card.setFrameHandler(() => {});
-        resolve();
+        resolve(retransmits);
         return;
       }
       pump();
@@ -250,7 +281,7 @@ async function main(): Promise<void> {
         const jiffies0 = busyJiffies();
         const cpu0 = process.cpuUsage();
         const t0 = process.hrtime.bigint();
-        await stream(c, port++);
+        const retransmits = await stream(c, port++);
         const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
         const cpu = process.cpuUsage(cpu0);
         const machineUs = (busyJiffies() - jiffies0) * JIFFY_US;
@@ -265,6 +296,7 @@ async function main(): Promise<void> {
           machineCpuUsPerMib: machineUs / mib,
           processCpuUsPerMib: (cpu.user + cpu.system) / mib,
           writevsPerMib: (after.txFrames - before.txFrames) / mib,
+          retransmits,
         });
         console.error(`round ${round} ${c.name}: ${fmt(mib / (wallMs / 1000))} MiB/s`);
       }
@@ -284,6 +316,7 @@ async function main(): Promise<void> {
     machineCpuRatioToPlain: ratio(n, 'machineCpuUsPerMib'),
     processCpuUsPerMib: median(byName(n).map((r) => r.processCpuUsPerMib)),
     writevsPerMib: median(byName(n).map((r) => r.writevsPerMib)),
+    retransmits: byName(n).reduce((x, r) => x + r.retransmits, 0),
   }));
   const machine = machineInfo(
     `one TCP connection per run from the card to a Linux receiver on the TAP's host side, ${args.mib} MiB each; contenders interleaved, ${rounds} rounds; medians, and medians of per-round ratios to plain`,
@@ -291,7 +324,7 @@ async function main(): Promise<void> {
   const md = [
     ...machineHeader('TSO on the TAP card: one TCP stream into the host', machine),
     markdownTable(
-      ['contender', 'MiB/s', '× plain', 'machine CPU µs/MiB', '× plain', 'exolinux process CPU µs/MiB', 'writevs/MiB'],
+      ['contender', 'MiB/s', '× plain', 'machine CPU µs/MiB', '× plain', 'exolinux process CPU µs/MiB', 'writevs/MiB', 'go-back-N (all rounds)'],
       summary.map((s) => [
         s.contender,
         fmt(s.mibPerSecond),
@@ -300,6 +333,7 @@ async function main(): Promise<void> {
         fmt(s.machineCpuRatioToPlain, 2),
         fmt(s.processCpuUsPerMib),
         fmt(s.writevsPerMib, 1),
+        s.retransmits,
       ]),
     ),
     '',

@@ -291,7 +291,11 @@ class Port : public Napi::ObjectWrap<Port> {
         break;
       }
       if (vnetHdrBytes_ != 0) {
-        n -= vnetHdrBytes_;  // the TAP always writes a whole header before the frame
+        if (n < vnetHdrBytes_) {  // never seen: the TAP writes a whole header before every frame
+          runt++;
+          continue;
+        }
+        n -= vnetHdrBytes_;
         if ((rxHdr_[1] & ~kVirtioNetHdrGsoEcn) != 0) {
           gso++;
           continue;
