@@ -50,6 +50,7 @@ class SinkCard implements NetDevice {
   readonly mac = new Uint8Array([0x02, 0x65, 0x78, 0, 0, 2]);
   readonly mtuBytes = 1500;
   readonly kind = 'memory';
+  readonly tsoMaxBytes = 0;
   txFrames = 0;
   setFrameHandler(_h: FrameHandler): void {}
   transmit(iov: readonly Uint8Array[]): TxStatus {
@@ -58,7 +59,7 @@ class SinkCard implements NetDevice {
   }
   onDrain(_cb: () => void): void {}
   counters(): NicCounters {
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.txFrames, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0 };
+    return { rxFrames: 0, rxBytes: 0, txFrames: this.txFrames, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
   }
   async close(): Promise<void> {}
 }

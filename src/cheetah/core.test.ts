@@ -34,8 +34,8 @@ const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 const done = (...cs: ClientConnection[]) => () => cs.every((c) => c.closed !== undefined);
 
 describe('Cheetah core', () => {
-  it('serves every file of the sample site byte-exact on all three cards, HTTP/1.0 and HTTP/1.1', async () => {
-    const h = new CoreHarness({ source: new MemoryDocumentSource(SITE) });
+  it.each([44, 0])('serves every file of the sample site byte-exact on all three cards, HTTP/1.0 and HTTP/1.1 (tsoMaxSegments %i)', async (tsoMaxSegments) => {
+    const h = new CoreHarness({ source: new MemoryDocumentSource(SITE), tcp: { tsoMaxSegments } });
     const conns: Array<{ c: ClientConnection; path: string }> = [];
     let port = 20_000;
     for (const [path] of SITE) {
@@ -59,6 +59,79 @@ describe('Cheetah core', () => {
     expect(h.core.engine.stats.cache.pinnedDocuments).toBe(0);
     expect(h.core.closedByReason.closed).toBe(conns.length);
     expect(h.core.stack.checkInvariants()).toEqual([]);
+    const tsoFrames = h.core.stack.counters().tsoFrames;
+    expect(tsoFrames).toBe(h.tsoFramesFromServer.reduce((a, b) => a + b));
+    if (tsoMaxSegments === 0) expect(tsoFrames).toBe(0);
+    else expect(tsoFrames).toBeGreaterThan(0);
+    // A super-segment counts as the segments it becomes: the wire saw exactly segmentsOut.
+    expect(h.core.stack.counters().segmentsOut).toBe(h.segmentsFromServer.reduce((a, b) => a + b));
+  });
+
+  it('TSO: a 10 KB response with Connection: close is one super-segment carrying the ACK, PSH and FIN — 3 frames from the server, as a 1 KB one', async () => {
+    const h = new CoreHarness({ source: new MemoryDocumentSource(SITE) });
+    const warm = h.open(2, 'GET /files/10k.bin HTTP/1.0\r\n\r\n');
+    await h.run(done(warm));
+    const frames = h.framesFromServer[2]!;
+    const supers = h.tsoFramesFromServer[2]!;
+    const segments = h.segmentsFromServer[2]!;
+    const c = h.open(2, 'GET /files/10k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    await h.run(done(c));
+    expect(sha(c.responses()[0]!.body)).toBe(sha(SITE.get('/files/10k.bin')!.bytes));
+    expect(h.framesFromServer[2]! - frames).toBe(3);
+    expect(h.tsoFramesFromServer[2]! - supers).toBe(1);
+    // On the wire: SYN-ACK, the response cut into MSS-sized segments, ACK of the client's FIN.
+    expect(h.segmentsFromServer[2]! - segments).toBe(2 + Math.ceil(c.received / 1448));
+  });
+
+  it('TSO with 5 % loss both ways: super-segments carry only new data, retransmissions are single segments, 1 MB arrives byte-exact', async () => {
+    const rng = new Xoshiro128(4242);
+    // Per connection (client port): the sequence number past the highest byte sent so far.
+    const sentUpTo = new Map<number, number>();
+    const problems: string[] = [];
+    let retransmitted = 0;
+    const h = new CoreHarness({
+      source: new MemoryDocumentSource(SITE),
+      lose: () => rng.nextU32() / 2 ** 32 < 0.05,
+      onServerFrame: (f) => {
+        const tcp = f.header.subarray(f.headerOffset + 34);
+        const port = (tcp[2]! << 8) | tcp[3]!;
+        const seq = ((tcp[4]! << 24) | (tcp[5]! << 16) | (tcp[6]! << 8) | tcp[7]!) >>> 0;
+        const len = f.length - f.headerLen;
+        const end = (seq + len) >>> 0;
+        const upTo = sentUpTo.get(port);
+        const old = upTo !== undefined && ((seq - upTo) | 0) < 0;
+        if (old && len > 0) {
+          retransmitted++;
+          if (f.tsoSegmentBytes > 0) problems.push(`super-segment resends old data at ${seq}`);
+          if (len > 1448) problems.push(`retransmission of ${len} bytes`);
+        }
+        if (f.tsoSegmentBytes > 0 && f.tsoSegmentBytes !== 1448) problems.push(`segmentBytes ${f.tsoSegmentBytes}`);
+        if (f.tsoSegmentBytes > 0 && Math.ceil(len / f.tsoSegmentBytes) > 44) problems.push(`${len} bytes in one super-segment`);
+        if (upTo === undefined || ((end - upTo) | 0) > 0) sentUpTo.set(port, end);
+      },
+    });
+    const cs = [0, 1, 2, 0, 1].map((nic) => h.open(nic, 'GET /files/1m.bin HTTP/1.0\r\n\r\n'));
+    expect(await h.run(done(...cs), 600_000)).toBe(true);
+    for (const c of cs) expect(sha(c.responses()[0]!.body)).toBe(sha(SITE.get('/files/1m.bin')!.bytes));
+    expect(problems).toEqual([]);
+    expect(retransmitted).toBeGreaterThan(0);
+    expect(h.core.stack.counters().tsoFrames).toBeGreaterThan(0);
+    expect(h.core.stack.checkInvariants()).toEqual([]);
+  });
+
+  it('TSO toward a client without timestamps: super-segments of 1460-byte segments, byte-exact', async () => {
+    const sizes = new Set<number>();
+    const h = new CoreHarness({
+      source: new MemoryDocumentSource(SITE),
+      clientTcp: { timestamps: false },
+      onServerFrame: (f) => {
+        if (f.tsoSegmentBytes > 0) sizes.add(f.tsoSegmentBytes);
+      },
+    });
+    const c = h.open(0, 'GET /files/1m.bin HTTP/1.0\r\n\r\n');
+    await h.run(done(c));
+    expect(sha(c.responses()[0]!.body)).toBe(sha(SITE.get('/files/1m.bin')!.bytes));
+    expect([...sizes]).toEqual([1460]);
   });
 
   it('an HTTP/1.0 exchange of a small document costs the server 3 frames: SYN-ACK, response+FIN (with the ACK of the request), ACK of the FIN', async () => {
@@ -106,7 +179,8 @@ describe('Cheetah core', () => {
 
   it('precomputed checksums carry the 1 MB file (and it arrives byte-exact either way)', async () => {
     for (const precompute of [true, false]) {
-      const h = new CoreHarness({ source: new MemoryDocumentSource(SITE), precomputeChecksums: precompute });
+      // Segment by segment: super-segments carry no payload sum (the TSO tests below).
+      const h = new CoreHarness({ source: new MemoryDocumentSource(SITE), precomputeChecksums: precompute, tcp: { tsoMaxSegments: 0 } });
       const a = h.open(0, 'GET /files/1m.bin HTTP/1.0\r\n\r\n');
       const b = h.open(1, 'GET /files/1m.bin HTTP/1.1\r\nHost: x\r\n\r\n');
       await h.run(() => a.closed !== undefined && b.responses().length === 1);

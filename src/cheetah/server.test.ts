@@ -175,6 +175,13 @@ describe('Cheetah in a kernel (memory cards, DPF sockets, docroot)', () => {
     // Nothing went through a bounce copy: headers, heads and documents all live in process memory.
     expect(s.io.bouncedFrames).toBe(0);
     expect(s.io.sendErrors).toEqual({});
+    // Responses over two segments left as super-segments; the memory cards cannot segment, so the
+    // kernel cut them in software (and the clients above got them byte-exact).
+    const af = m.af.stats();
+    expect(s.tcp.tsoFrames).toBeGreaterThan(0);
+    expect(af.tsoFrames).toBe(s.tcp.tsoFrames);
+    expect(af.tsoSegmentsSoftware).toBeGreaterThan(2 * af.tsoFrames);
+    expect(af.tsoRefused).toEqual({});
     expect(s.http.cache.pinnedDocuments).toBe(0);
     // Process memory is back where it was after the warm-up (the TCP header pool may hold more).
     expect(s.memory.heapInUseBytes - heapBefore).toBeLessThan(256 * 128);

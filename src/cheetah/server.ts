@@ -14,7 +14,9 @@
  *   each frame is fed to the core as a view of that ring, inside one TCP pass per loop turn (one
  *   ACK per connection per batch, replies merged).
  * - Sending: every TCP frame is one `dpf_send` of a gather list (`struct iovec`) pointing into
- *   process memory: the TCP header buffer, the response head, the cached document.
+ *   process memory: the TCP header buffer, the response head, the cached document. A TCP
+ *   super-segment (`TxFrame.tsoSegmentBytes` > 0, up to 64 KiB) goes out with `dpf_send_tso`:
+ *   the card cuts it into segments (TSO), or the kernel does when the card cannot.
  * - SIGTERM: stop accepting, let responses in progress finish for `drainMs`, reset the rest,
  *   close everything, return 0.
  *
@@ -59,7 +61,7 @@ import { CheetahCore, type CheetahMemory } from './core.js';
 import { ConnectionFilterTemplate, listenerFilter } from './filters.js';
 import type { HttpOptions } from './http/index.js';
 import { SyscallDocumentSource } from './http/syscall-source.js';
-import { Xoshiro128, type Rng, type TcpConfig, type TxFrame } from './net/index.js';
+import { Xoshiro128, resolveTcpConfig, type Rng, type TcpConfig, type TxFrame } from './net/index.js';
 import type { Session } from './session.js';
 import { CheetahReporter, type ServedCard } from './status.js';
 import type { CheetahDpfCounters, CheetahIoCounters, CheetahView } from './view.js';
@@ -114,8 +116,13 @@ export interface CheetahStart {
 const MAX_CARDS = 64;
 /** Largest frame a batch record can carry (its length is a u16). */
 const MAX_FRAME_BYTES = 0xffff;
-/** Gather-list entries per frame: the TCP header and a few payload pieces. */
-const MAX_IOV = 16;
+/** Largest TCP super-segment: a 64 KiB IPv4 packet in an Ethernet frame (the `dpf_send_tso` bound). */
+const MAX_TSO_FRAME_BYTES = 0xffff + 14;
+/**
+ * Gather-list entries per frame: the TCP header and the payload pieces — a few for a segment, up
+ * to two per response for a super-segment of pipelined responses (head and document).
+ */
+const MAX_IOV = 64;
 
 /** The kernel's entropy first (as many words as it gave), then a generator seeded from it. */
 class SeedRng implements Rng {
@@ -277,7 +284,8 @@ class CheetahServer {
     this.#ring = this.#malloc(this.#ringBytes, 'receive ring');
     this.#iov = this.#malloc(MAX_IOV * IOVEC_BYTES, 'iovec');
     this.#event = this.#malloc(EPOLL_EVENT_BYTES, 'epoll_event');
-    this.#bounceBytes = Math.max(maxFrame, DPF_MAX_FILTER_BYTES);
+    // Super-segments may need the bounce buffer too (a piece outside process memory).
+    this.#bounceBytes = Math.max(maxFrame, DPF_MAX_FILTER_BYTES, resolveTcpConfig(opts.tcp).tsoMaxSegments > 1 ? MAX_TSO_FRAME_BYTES : 0);
     this.#bounce = this.#malloc(this.#bounceBytes, 'bounce buffer');
 
     const ep = sys.epoll_create1(0);
@@ -477,7 +485,10 @@ class CheetahServer {
     }
   }
 
-  /** One frame out of its card: one `dpf_send` of a gather list into process memory. */
+  /**
+   * One frame out of its card: one `dpf_send` of a gather list into process memory, or
+   * `dpf_send_tso` for a super-segment.
+   */
   #send(f: TxFrame): void {
     const sys = this.#sys;
     const v = sys.view;
@@ -526,7 +537,8 @@ class CheetahServer {
       count(this.io.sendErrors, 'EBADF');
       return;
     }
-    const r = sys.call('dpf_send', via.fd, iov, cnt, this.#kernelCard[f.nic]!);
+    const card = this.#kernelCard[f.nic]!;
+    const r = f.tsoSegmentBytes > 0 ? sys.call('dpf_send_tso', via.fd, iov, cnt, card, f.tsoSegmentBytes) : sys.call('dpf_send', via.fd, iov, cnt, card);
     if (r < 0) {
       // The card's queue is full (ENOBUFS): the segment is lost here and TCP sends it again.
       count(this.io.sendErrors, errnoName(r));

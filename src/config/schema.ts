@@ -32,6 +32,11 @@ export const NicConfigSchema = Type.Object(
       default: false,
       description: 'attach to an existing TAP instead of creating (and removing) it',
     }),
+    tso: Type.Boolean({
+      default: true,
+      description:
+        'open the TAP with a vnet header so TCP super-segments (up to 64 KiB) go to the host in one write and the host kernel cuts them (TSO); false: plain frames only, the kernel segments in software',
+    }),
   },
   { additionalProperties: false },
 );
@@ -173,6 +178,9 @@ export const ConfigSchema = Type.Object(
             arpCacheTtlMs: Type.Optional(Type.Number({ minimum: 1000, description: 'ARP entry lifetime (default 60000)' })),
             answerArp: Type.Optional(Type.Boolean({ description: 'answer ARP for our addresses (default false: the kernel does)' })),
             ttl: Type.Optional(Type.Integer({ minimum: 1, maximum: 255, description: 'IPv4 TTL (default 64)' })),
+            tsoMaxSegments: Type.Optional(
+              Type.Integer({ minimum: 0, maximum: 64, description: 'MSS-sized segments per TCP super-segment sent with dpf_send_tso (default 44; 0 = never)' }),
+            ),
           },
           { additionalProperties: false, default: {} },
         ),

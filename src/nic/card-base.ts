@@ -6,12 +6,16 @@
 import type { Logger } from '../util/log.js';
 import type { PcapWriter } from './pcap.js';
 import { NicStats, type DropReason } from './stats.js';
-import type { FrameHandler, NetDevice, NicCounters, TxStatus } from './types.js';
+import type { FrameHandler, NetDevice, NicCounters, TsoInfo, TxStatus } from './types.js';
 
 /** Ethernet header: destination, source, ethertype (IEEE 802.3 §3.1.1). */
 export const ETH_HEADER_BYTES = 14;
 /** One 802.1Q tag (IEEE 802.1Q §9.3) on top of the header: a frame may be MTU + 18 bytes. */
 export const ETH_FRAME_OVERHEAD_BYTES = ETH_HEADER_BYTES + 4;
+/** Largest TSO frame: an IPv4 datagram of 65,535 bytes (RFC 791 total length) behind an Ethernet header. */
+export const TSO_MAX_FRAME_BYTES = 65_535 + ETH_HEADER_BYTES;
+/** The TCP checksum field's offset in the TCP header (RFC 793 §3.1), plus its 2 bytes. */
+const TCP_CHECKSUM_END = 18;
 
 /** How a backend's write of one frame went (the numbers are the addon's). */
 export const SendResult = { Sent: 0, Queued: 1, QueueFull: 2, WriteError: 3 } as const;
@@ -53,6 +57,7 @@ export abstract class CardBase implements NetDevice {
   abstract readonly kind: string;
   /** Longest frame accepted either way: MTU + Ethernet header + one VLAN tag. */
   readonly maxFrameBytes: number;
+  readonly tsoMaxBytes: number;
   protected readonly stats = new NicStats();
   protected readonly log: Logger;
   #handler: FrameHandler = ignoreFrame;
@@ -60,11 +65,13 @@ export abstract class CardBase implements NetDevice {
   #capture: PcapWriter | undefined;
   #closed = false;
 
-  protected constructor(name: string, mac: Uint8Array, mtuBytes: number, log: Logger) {
+  /** `tsoMaxBytes`: largest TSO frame the backend segments (≤ TSO_MAX_FRAME_BYTES), 0 for none. */
+  protected constructor(name: string, mac: Uint8Array, mtuBytes: number, log: Logger, tsoMaxBytes = 0) {
     this.name = name;
     this.mac = Uint8Array.from(mac);
     this.mtuBytes = mtuBytes;
     this.maxFrameBytes = mtuBytes + ETH_FRAME_OVERHEAD_BYTES;
+    this.tsoMaxBytes = Math.min(tsoMaxBytes, TSO_MAX_FRAME_BYTES);
     this.log = log;
   }
 
@@ -98,18 +105,32 @@ export abstract class CardBase implements NetDevice {
 
   abstract close(): Promise<void>;
 
-  /** Write one frame of `bytes` bytes (already checked) or queue it; never keeps `iov`. */
-  protected abstract sendFrame(iov: readonly Uint8Array[], bytes: number): SendResult;
+  /**
+   * Write one frame of `bytes` bytes (already checked) or queue it; never keeps `iov`. With `tso`
+   * (only when `tsoMaxBytes` > 0) the frame is a TCP super-segment to be cut into segments; a
+   * queued copy keeps it.
+   */
+  protected abstract sendFrame(iov: readonly Uint8Array[], bytes: number, tso: TsoInfo | undefined): SendResult;
 
-  transmit(iov: readonly Uint8Array[]): TxStatus {
+  transmit(iov: readonly Uint8Array[], tso?: TsoInfo): TxStatus {
     if (this.#closed) return this.#dropTx('tx_closed');
     const bytes = iovBytes(iov);
     if (bytes < ETH_HEADER_BYTES) return this.#dropTx('tx_runt');
-    if (bytes > this.maxFrameBytes) return this.#dropTx('tx_oversize');
-    switch (this.sendFrame(iov, bytes)) {
+    if (tso === undefined) {
+      if (bytes > this.maxFrameBytes) return this.#dropTx('tx_oversize');
+    } else {
+      if (this.tsoMaxBytes === 0) return this.#dropTx('tx_tso_unsupported');
+      if (bytes > this.tsoMaxBytes) return this.#dropTx('tx_oversize');
+      if (!this.#tsoFits(tso, bytes)) return this.#dropTx('tx_tso_invalid');
+    }
+    switch (this.sendFrame(iov, bytes, tso)) {
       case SendResult.Sent:
         this.stats.txFrames++;
         this.stats.txBytes += bytes;
+        if (tso !== undefined) {
+          this.stats.txTsoFrames++;
+          this.stats.txTsoBytes += bytes;
+        }
         this.#capture?.write(iov);
         return 'sent';
       case SendResult.Queued:
@@ -123,6 +144,26 @@ export abstract class CardBase implements NetDevice {
         this.noteRare('tx_error', 'transmit failed', { errno: this.lastTxError() });
         return 'dropped';
     }
+  }
+
+  /**
+   * Whether `tso` can describe a frame of `bytes` bytes on this card: what the device needs to cut
+   * it (segments of at most MTU + 14 bytes, the checksum field inside the headers, more than one
+   * segment of payload). The protocol headers themselves are the sender's contract (the kernel
+   * checks them before it calls the card).
+   */
+  #tsoFits(tso: TsoInfo, bytes: number): boolean {
+    const { segmentBytes, headerBytes, checksumStart } = tso;
+    return (
+      Number.isInteger(segmentBytes) &&
+      Number.isInteger(headerBytes) &&
+      Number.isInteger(checksumStart) &&
+      segmentBytes >= 1 &&
+      checksumStart >= ETH_HEADER_BYTES &&
+      checksumStart + TCP_CHECKSUM_END <= headerBytes &&
+      headerBytes + segmentBytes <= this.mtuBytes + ETH_HEADER_BYTES &&
+      bytes > headerBytes + segmentBytes
+    );
   }
 
   /** errno name of the last failed write, for the log. */
@@ -165,10 +206,12 @@ export abstract class CardBase implements NetDevice {
     }
   }
 
-  /** Account for frames the queue wrote out later; run the drain callback once it is empty. */
-  protected txDrained(frames: number, bytes: number, errors: number, queueLeft: number): void {
+  /** Account for frames the queue wrote out later (of which `tsoFrames` TSO frames of `tsoBytes`); run the drain callback once it is empty. */
+  protected txDrained(frames: number, bytes: number, errors: number, queueLeft: number, tsoFrames = 0, tsoBytes = 0): void {
     this.stats.txFrames += frames;
     this.stats.txBytes += bytes;
+    this.stats.txTsoFrames += tsoFrames;
+    this.stats.txTsoBytes += tsoBytes;
     if (errors > 0) {
       this.stats.drop('tx_error', errors);
       this.noteRare('tx_error', 'queued transmit failed', { errno: this.lastTxError() });

@@ -14,6 +14,7 @@
 import { componentLogger, type Logger } from '../util/log.js';
 import { deriveMac } from './addr.js';
 import { CardBase, DEFAULT_TUNING, ETH_HEADER_BYTES, SendResult, type NicTuning } from './card-base.js';
+import type { TsoInfo } from './types.js';
 
 /** Filled into a batch's bytes after the handler returns (when poisoning). */
 const POISON_BYTE = 0xa5;
@@ -28,6 +29,12 @@ export interface MemoryWireOptions {
   hostQueueFrames?: number;
   /** Overwrite each batch after its handler calls, to expose consumers that keep views. Default true. */
   poison?: boolean;
+  /**
+   * Test use only: accept TSO frames up to this many bytes (at most 65,549) and hand each
+   * super-frame to the host as is, unsegmented, so a test sees exactly what the kernel gave the
+   * card. Default 0: the card cannot segment (the kernel segments in software).
+   */
+  tsoMaxBytes?: number;
   log?: Logger;
 }
 
@@ -148,12 +155,13 @@ export class MemoryCard extends CardBase {
   #arena: ArrayBuffer;
   #bytes: Uint8Array;
   readonly #table: Uint32Array;
-  readonly #queue: Uint8Array[] = [];
+  /** Frames waiting for a paused host, each with whether it was a TSO frame (for the counters when it drains). */
+  readonly #queue: { frame: Uint8Array; tso: boolean }[] = [];
   #queueBytes = 0;
   #closing: Promise<void> | undefined;
 
   constructor(name: string, mtuBytes: number, opts: MemoryWireOptions = {}) {
-    super(name, opts.mac ?? deriveMac(name), mtuBytes, opts.log ?? componentLogger('nic', { nic: name }));
+    super(name, opts.mac ?? deriveMac(name), mtuBytes, opts.log ?? componentLogger('nic', { nic: name }), opts.tsoMaxBytes ?? 0);
     this.#tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     this.#poison = opts.poison ?? true;
     this.#arena = this.#newArena();
@@ -200,7 +208,8 @@ export class MemoryCard extends CardBase {
     if (this.#poison && this.#arena.byteLength !== 0) this.#bytes.fill(POISON_BYTE, 0, used);
   }
 
-  protected override sendFrame(iov: readonly Uint8Array[], bytes: number): SendResult {
+  /** A TSO frame (`tsoMaxBytes` option) goes to the host whole: this wire does not segment. */
+  protected override sendFrame(iov: readonly Uint8Array[], bytes: number, tso: TsoInfo | undefined): SendResult {
     if (!this.host.paused && this.#queue.length === 0) {
       this.host.accept(gather(iov, bytes));
       return SendResult.Sent;
@@ -208,7 +217,7 @@ export class MemoryCard extends CardBase {
     if (this.#queue.length >= this.#tuning.txQueueFrames || this.#queueBytes + bytes > this.#tuning.txQueueBytes) {
       return SendResult.QueueFull;
     }
-    this.#queue.push(gather(iov, bytes));
+    this.#queue.push({ frame: gather(iov, bytes), tso: tso !== undefined });
     this.#queueBytes += bytes;
     return SendResult.Queued;
   }
@@ -218,14 +227,20 @@ export class MemoryCard extends CardBase {
     if (this.closed || this.#queue.length === 0) return;
     let frames = 0;
     let bytes = 0;
+    let tsoFrames = 0;
+    let tsoBytes = 0;
     while (this.#queue.length > 0 && !this.host.paused) {
-      const frame = this.#queue.shift()!;
+      const { frame, tso } = this.#queue.shift()!;
       this.#queueBytes -= frame.byteLength;
       frames++;
       bytes += frame.byteLength;
+      if (tso) {
+        tsoFrames++;
+        tsoBytes += frame.byteLength;
+      }
       this.host.accept(frame);
     }
-    this.txDrained(frames, bytes, 0, this.#queue.length);
+    this.txDrained(frames, bytes, 0, this.#queue.length, tsoFrames, tsoBytes);
   }
 
   txQueueFrames(): number {
@@ -240,7 +255,7 @@ export class MemoryCard extends CardBase {
   close(): Promise<void> {
     if (this.#closing !== undefined) return this.#closing;
     this.markClosed();
-    while (this.#queue.length > 0 && !this.host.paused) this.host.accept(this.#queue.shift()!);
+    while (this.#queue.length > 0 && !this.host.paused) this.host.accept(this.#queue.shift()!.frame);
     this.stats.drop('tx_closed', this.#queue.length);
     this.#queue.length = 0;
     this.#queueBytes = 0;

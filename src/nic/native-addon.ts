@@ -16,6 +16,9 @@ export const RxMeta = {
   empty: 3,
   errors: 4,
   lastErrno: 5,
+  /** Frames dropped because their vnet header announced GSO / a partial checksum. */
+  gso: 6,
+  partialCsum: 7,
   /** Index of the first (offset, length) pair. */
   header: 8,
 } as const;
@@ -26,6 +29,8 @@ export interface NativePortOptions {
   disableIpv6?: boolean;
   sndbufBytes?: number;
   rcvbufBytes?: number;
+  /** TAP only: open with IFF_VNET_HDR (a 10-byte little-endian virtio_net_hdr on every read and write). */
+  vnetHdr?: boolean;
   maxBatchFrames: number;
   maxBatchBytes: number;
   maxFrameBytes: number;
@@ -46,6 +51,8 @@ export interface NativeLinkInfo {
 /** One open TAP queue or packet socket. See exotap.cc for the semantics of each call. */
 export interface NativePort {
   send(...parts: Uint8Array[]): SendResult;
+  /** A TCPV4 super-segment the host kernel segments (needs `vnetHdr`; else WriteError with EOPNOTSUPP). */
+  sendTso(segmentBytes: number, headerBytes: number, checksumStart: number, ...parts: Uint8Array[]): SendResult;
   /** Returns how many queued frames were dropped; `onClosed` runs once the fd is closed. */
   close(onClosed?: () => void): number;
   rxBuffers(): [ArrayBuffer, Uint32Array];
@@ -71,7 +78,7 @@ export interface NativeAddon {
     name: string,
     options: NativePortOptions,
     onRx: () => void,
-    onTx: (frames: number, bytes: number, errors: number, queueLeft: number) => void,
+    onTx: (frames: number, bytes: number, errors: number, queueLeft: number, tsoFrames: number, tsoBytes: number) => void,
     onError: (err: Error) => void,
   ) => NativePort;
   /** Read space every read gets (the largest TAP frame). */
@@ -136,6 +143,8 @@ export function openError(e: unknown, name: string, attach: boolean): DaemonErro
     what = `${name}: no such interface to attach to (create it with "ip tuntap add ${name} mode tap", or set "attach": false)`;
   } else if (code === 'ENODEV') {
     what = `${name}: no such interface`;
+  } else if (detail === 'no-vnet-hdr') {
+    what = `${name}: this kernel's TAP has no IFF_VNET_HDR, so it cannot take TCP super-segments (set "tso": false on the card)`;
   } else if (code === 'EPERM' || code === 'EACCES') {
     what = `${name}: not permitted (${syscall}); TAP devices need root or CAP_NET_ADMIN`;
   } else if (code === 'ENOENT' && syscall === 'open(/dev/net/tun)') {

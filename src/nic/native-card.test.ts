@@ -7,63 +7,60 @@
  * frames in a shaped qdisc (ingress → mirred → tbf on lo), so writes meet EAGAIN.
  */
 import { spawn } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isDaemonError } from '../errors.js';
 import { packageRoot } from '../util/package-root.js';
 import { parseIpv4 } from '../wire/address.js';
+import { pseudoHeaderSum, sumVerifies } from '../wire/checksum.js';
 import { deriveMac, formatMac } from './addr.js';
+import { TSO_MAX_FRAME_BYTES } from './card-base.js';
 import { NativeCard } from './native-card.js';
 import { hostMac, openNic } from './open.js';
-import { describeNetDevice, testFrame, waitFor } from './testing/describe-net-device.js';
+import { describeNetDevice, testFrame, testSeed, waitFor } from './testing/describe-net-device.js';
 import { installEchoResponder } from './testing/echo-responder.js';
 import { TestNetns } from './testing/netns.js';
 import { describeAsRoot } from './testing/root.js';
+import { buildTsoFrame, expectedSegments, forwarded, TCP_ACK, TCP_CWR, TCP_FIN, TCP_PSH, type TsoFrame } from './testing/tso-frame.js';
+import type { TsoInfo } from './types.js';
 
 const TAP = 'xt0';
 
 describeAsRoot('TAP card', () => {
-  describeNetDevice('TAP in a network namespace', async (tuning) => {
-    const ns = TestNetns.create('nic');
-    try {
-      const card = NativeCard.openTap(TAP, 1500, { netns: ns.name, sndbufBytes: 4096, tuning, mac: deriveMac(TAP) });
-      card.setHostUp(true);
-      const host = NativeCard.openPacketSocket(TAP, { netns: ns.name, rcvbufBytes: 16 << 20 });
-      let blocked = false;
-      return {
-        card,
-        hostSend: (f) => {
-          const status = host.transmit([f]);
-          if (status === 'dropped') throw new Error('host side could not send');
-        },
-        onHostFrame: (handler) => host.setFrameHandler((f) => handler(Uint8Array.from(f))),
-        blockHost: () => {
-          // Our frames now sit in a tbf queue at ~1 kbit/s, still charged to the TAP's sndbuf.
-          ns.exec('tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '1kbit', 'burst', '1600', 'limit', '100000000');
-          ns.exec('tc', 'qdisc', 'add', 'dev', TAP, 'ingress');
-          ns.exec('tc', 'filter', 'add', 'dev', TAP, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
-            'action', 'mirred', 'egress', 'redirect', 'dev', 'lo');
-          blocked = true;
-        },
-        unblockHost: () => {
-          if (!blocked) return;
-          // Deleting the tbf frees the frames it holds (the host already received them at the
-          // TAP's ingress, where the capture socket saw them), so the TAP is writable at once.
-          ns.exec('tc', 'qdisc', 'del', 'dev', TAP, 'ingress');
-          ns.exec('tc', 'qdisc', 'del', 'dev', 'lo', 'root');
-          blocked = false;
-        },
-        hostMinFrameBytes: 14,
-        hostMaxFrameBytes: 1514,
-        dispose: async () => {
-          await Promise.all([card.close(), host.close()]);
-          ns.dispose();
-        },
-      };
-    } catch (e) {
-      ns.dispose();
-      throw e;
-    }
-  });
+  // With the vnet header (tso, the default) every read and write carries 10 more bytes the card
+  // must strip and add; the whole suite runs both ways.
+  for (const tso of [true, false]) {
+    describeNetDevice(`TAP in a network namespace, tso ${tso ? 'on' : 'off'}`, async (tuning) => {
+      const ns = TestNetns.create('tso-nic');
+      try {
+        const card = NativeCard.openTap(TAP, 1500, { netns: ns.name, sndbufBytes: 4096, tuning, mac: deriveMac(TAP), tso });
+        card.setHostUp(true);
+        const host = NativeCard.openPacketSocket(TAP, { netns: ns.name, rcvbufBytes: 16 << 20 });
+        let release: (() => void) | undefined;
+        return {
+          card,
+          hostSend: (f) => {
+            const status = host.transmit([f]);
+            if (status === 'dropped') throw new Error('host side could not send');
+          },
+          onHostFrame: (handler) => host.setFrameHandler((f) => handler(Uint8Array.from(f))),
+          blockHost: () => (release = holdTapFrames(ns)),
+          unblockHost: () => {
+            release?.();
+            release = undefined;
+          },
+          hostMinFrameBytes: 14,
+          hostMaxFrameBytes: 1514,
+          dispose: async () => {
+            await Promise.all([card.close(), host.close()]);
+            ns.dispose();
+          },
+        };
+      } catch (e) {
+        ns.dispose();
+        throw e;
+      }
+    });
+  }
 
   describe('TAP lifecycle and host side', () => {
     let ns: TestNetns | undefined;
@@ -87,6 +84,7 @@ describeAsRoot('TAP card', () => {
       expect(link.ipv6Disabled).toBe(true);
       expect(n.ip('-4', 'addr', 'show', 'dev', TAP)).toContain('inet 198.18.77.1/24');
       expect(formatMac(card.mac)).toBe(formatMac(deriveMac(TAP)));
+      expect(card.tsoMaxBytes).toBe(TSO_MAX_FRAME_BYTES); // nics[].tso defaults to on
 
       const responder = installEchoResponder(card, parseIpv4('198.18.77.2')!);
       // ping runs as a child without blocking our event loop, which answers it.
@@ -101,6 +99,12 @@ describeAsRoot('TAP card', () => {
 
       await card.close();
       expect(n.hasLink(TAP)).toBe(false);
+    });
+
+    it('openNic with tso false opens the TAP without a vnet header (tsoMaxBytes 0)', async () => {
+      const n = newNs();
+      const card = track((await openNic({ ...cfg, tso: false }, { backend: 'tap', netns: n.name })) as NativeCard);
+      expect(card.tsoMaxBytes).toBe(0);
     });
 
     it('refuses a name that is taken, saying by what (NIC_ERR_TAP_BUSY)', async () => {
@@ -217,6 +221,250 @@ describeAsRoot('TAP card', () => {
     });
   });
 });
+
+describeAsRoot('TAP card: TCP segmentation offload through the vnet header', () => {
+  // Topology, all in namespaces of ours: the card's TAP in A (host side 198.18.90.1/24, IPv4
+  // forwarding on) and a veth xv0 (A, 198.18.91.1/24, every offload off) ↔ xv1 (B). A super-segment
+  // the card sends to 198.18.91.2 is received by A's stack as one GSO packet and forwarded; xv0
+  // cannot segment or checksum, so A's kernel cuts it in software (validate_xmit_skb →
+  // skb_gso_segment) and xv1 receives exactly the segments a NIC would put on the wire.
+  const MACHINE = parseIpv4('198.18.90.2')!;
+  const FAR = parseIpv4('198.18.91.2')!;
+  const MSS = 1448;
+  const seed = testSeed();
+  let a: TestNetns | undefined;
+  let b: TestNetns | undefined;
+  const cards: NativeCard[] = [];
+  beforeAll(() => console.info(`[TSO] payload seed ${seed} (rerun with SEED=${seed})`));
+  afterEach(async () => {
+    await Promise.all(cards.splice(0).map((c) => c.close()));
+    a?.dispose();
+    b?.dispose();
+    a = b = undefined;
+  });
+  const track = <T extends NativeCard>(c: T): T => (cards.push(c), c);
+
+  interface Rig {
+    ns: TestNetns;
+    card: NativeCard;
+    /** Frames of our test flow as they arrive on xv1 (copies). */
+    wire: Uint8Array[];
+    /** Frames of our test flow as the TAP's host side receives them (copies). */
+    hostSide: Uint8Array[];
+    hostMac: Uint8Array;
+    xv0Mac: Uint8Array;
+    xv1Mac: Uint8Array;
+  }
+
+  function linkMac(ns: TestNetns, dev: string): Uint8Array {
+    const [link] = JSON.parse(ns.ip('-j', 'link', 'show', 'dev', dev)) as [{ address: string }];
+    return Uint8Array.from(link.address.split(':').map((h) => parseInt(h, 16)));
+  }
+
+  /** TCP to our test port, as seen by a capture. */
+  const isFlow = (f: Uint8Array): boolean =>
+    f.length >= 54 && f[12] === 0x08 && f[13] === 0x00 && f[23] === 6 && ((f[36]! << 8) | f[37]!) === 5001;
+
+  function rig(opts: { sndbufBytes?: number } = {}): Rig {
+    const na = (a = TestNetns.create('tso-nic'));
+    const nb = (b = TestNetns.create('tso-nic'));
+    const card = track(NativeCard.openTap(TAP, 1500, { netns: na.name, mac: deriveMac(TAP), ...opts }));
+    card.setHostIpv4(parseIpv4('198.18.90.1')!, 24);
+    card.setHostUp(true);
+    na.ip('link', 'add', 'xv0', 'type', 'veth', 'peer', 'name', 'xv1', 'netns', nb.name);
+    na.ip('addr', 'add', '198.18.91.1/24', 'dev', 'xv0');
+    na.exec('ethtool', '-K', 'xv0', 'tx', 'off', 'tso', 'off', 'gso', 'off', 'sg', 'off');
+    nb.exec('ethtool', '-K', 'xv1', 'gro', 'off');
+    na.ip('link', 'set', 'xv0', 'up');
+    nb.ip('link', 'set', 'xv1', 'up');
+    na.exec('sysctl', '-qw', 'net.ipv4.ip_forward=1');
+    const xv1Mac = linkMac(nb, 'xv1');
+    na.ip('neigh', 'replace', '198.18.91.2', 'lladdr', formatMac(xv1Mac), 'dev', 'xv0', 'nud', 'permanent');
+    const wire: Uint8Array[] = [];
+    const hostSide: Uint8Array[] = [];
+    track(NativeCard.openPacketSocket('xv1', { netns: nb.name, rcvbufBytes: 4 << 20 })).setFrameHandler((f) => {
+      if (isFlow(f)) wire.push(Uint8Array.from(f));
+    });
+    track(NativeCard.openPacketSocket(TAP, { netns: na.name, rcvbufBytes: 4 << 20 })).setFrameHandler((f) => {
+      if (isFlow(f)) hostSide.push(Uint8Array.from(f));
+    });
+    return { ns: na, card, wire, hostSide, hostMac: card.hostLink().mac, xv0Mac: linkMac(na, 'xv0'), xv1Mac };
+  }
+
+  function superSegment(r: Rig, payloadBytes: number, flags: number, rng: () => number): TsoFrame {
+    const payload = new Uint8Array(payloadBytes);
+    for (let i = 0; i < payload.length; i++) payload[i] = Math.floor(rng() * 256);
+    // Timestamps (RFC 7323 §3.2), as a real sender's segments carry: options must be copied to every segment.
+    const options = Uint8Array.of(1, 1, 8, 10, 0, 0, 0x12, 0x34, 0, 0, 0x56, 0x78);
+    return buildTsoFrame({
+      dstMac: r.hostMac,
+      srcMac: r.card.mac,
+      srcAddr: MACHINE,
+      dstAddr: FAR,
+      srcPort: 40_000,
+      dstPort: 5001,
+      seq: 0xffff_f000, // wraps inside the frame
+      ack: 1,
+      flags,
+      options,
+      ipId: 0xfffe, // wraps too
+      ttl: 64,
+      payload,
+      segmentBytes: MSS - options.length,
+    });
+  }
+
+  function expectSegmentsOnWire(r: Rig, t: TsoFrame): void {
+    const want = expectedSegments(forwarded(t.frame, r.xv1Mac, r.xv0Mac), t.tso);
+    expect(r.wire.map((f) => f.length)).toEqual(want.map((f) => f.length));
+    r.wire.forEach((f, i) => expect(f, `segment ${i}`).toEqual(want[i]));
+  }
+
+  it('a TAP with tso takes frames up to 65,549 bytes, one without none; the card checks what it can', async () => {
+    const r = rig();
+    expect(r.card.tsoMaxBytes).toBe(TSO_MAX_FRAME_BYTES);
+    const plain = track(NativeCard.openTap('xt1', 1500, { netns: r.ns.name, tso: false }));
+    expect(plain.tsoMaxBytes).toBe(0);
+    const t = superSegment(r, 10_000, TCP_ACK, Math.random);
+    expect(plain.transmit([t.frame], t.tso)).toBe('dropped');
+    expect(plain.counters().drops['tx_tso_unsupported']).toBe(1);
+    const bad: TsoInfo[] = [
+      { ...t.tso, segmentBytes: 0 },
+      { ...t.tso, segmentBytes: 1500 }, // headers + segment > MTU + 14
+      { ...t.tso, checksumStart: t.tso.headerBytes - 17 }, // checksum field past the headers
+      { ...t.tso, segmentBytes: 10_000 }, // not more than one segment of payload (and too big)
+      { ...t.tso, segmentBytes: 1.5 },
+    ];
+    for (const tso of bad) expect(r.card.transmit([t.frame], tso), JSON.stringify(tso)).toBe('dropped');
+    expect(r.card.transmit([t.frame, new Uint8Array(TSO_MAX_FRAME_BYTES + 1 - t.frame.length)], t.tso)).toBe('dropped');
+    const c = r.card.counters();
+    expect(c.drops['tx_tso_invalid']).toBe(bad.length);
+    expect(c.drops['tx_oversize']).toBe(1);
+    expect(c.txFrames).toBe(0);
+  });
+
+  it('one writev of a 10 KB super-segment leaves the host as the segments the contract describes', async () => {
+    const r = rig();
+    const rng = mulberry32(seed);
+    const t = superSegment(r, 10_000, TCP_ACK | TCP_PSH | TCP_FIN | TCP_CWR, rng);
+    // Gathered like the kernel hands it over: headers in one buffer, payload in two.
+    const h = t.tso.headerBytes;
+    expect(r.card.transmit([t.frame.subarray(0, h), t.frame.subarray(h, h + 4000), t.frame.subarray(h + 4000)], t.tso)).toBe('sent');
+    const count = Math.ceil(10_000 / t.tso.segmentBytes);
+    await waitFor(() => r.wire.length >= count, `${count} segments on xv1`);
+    await new Promise((res) => setTimeout(res, 20));
+    // The host received it whole (one GSO packet), exactly as written …
+    expect(r.hostSide).toHaveLength(1);
+    expect(r.hostSide[0]).toEqual(t.frame);
+    // … and what reached the wire are the segments, every byte as the contract says.
+    expectSegmentsOnWire(r, t);
+    const c = r.card.counters();
+    expect([c.txFrames, c.txBytes, c.txTsoFrames, c.txTsoBytes]).toEqual([1, t.frame.length, 1, t.frame.length]);
+    expect(Object.values(c.drops).every((n) => n === 0)).toBe(true);
+  });
+
+  it('a super-segment of 64 KiB, and one whose last segment is 1 byte, segment correctly too', async () => {
+    const r = rig();
+    const rng = mulberry32(seed + 1);
+    const big = superSegment(r, TSO_MAX_FRAME_BYTES - 14 - 20 - 32, TCP_ACK | TCP_PSH, rng);
+    expect(big.frame.length).toBe(TSO_MAX_FRAME_BYTES);
+    expect(r.card.transmit([big.frame], big.tso)).toBe('sent');
+    const count = Math.ceil((big.frame.length - big.tso.headerBytes) / big.tso.segmentBytes);
+    await waitFor(() => r.wire.length >= count, `${count} segments`);
+    expectSegmentsOnWire(r, big);
+    r.wire.length = 0;
+    const odd = superSegment(r, 2 * (MSS - 12) + 1, TCP_ACK | TCP_PSH, rng);
+    expect(r.card.transmit([odd.frame], odd.tso)).toBe('sent');
+    await waitFor(() => r.wire.length >= 3, '3 segments');
+    expectSegmentsOnWire(r, odd);
+  });
+
+  it('a super-segment queued under backpressure keeps its offload and goes out segmented after the drain', async () => {
+    const r = rig({ sndbufBytes: 4096 });
+    const release = holdTapFrames(r.ns);
+    let held = true;
+    try {
+      const statuses: string[] = [];
+      for (let i = 0; i < 1000 && !statuses.includes('queued'); i++) {
+        statuses.push(r.card.transmit([testFrame(r.hostMac, r.card.mac, i, 1000)]));
+      }
+      expect(statuses).toContain('queued');
+      const t = superSegment(r, 10_000, TCP_ACK | TCP_PSH, mulberry32(seed + 2));
+      expect(r.card.transmit([t.frame], t.tso)).toBe('queued');
+      expect(r.card.counters().txTsoFrames).toBe(0);
+      held = false;
+      release();
+      await waitFor(() => r.card.txQueueFrames() === 0, 'the queue to drain');
+      await waitFor(() => r.wire.length >= 7, '7 segments');
+      expectSegmentsOnWire(r, t);
+      const c = r.card.counters();
+      expect([c.txTsoFrames, c.txTsoBytes]).toEqual([1, t.frame.length]);
+      expect(Object.values(c.drops).every((n) => n === 0)).toBe(true);
+    } finally {
+      if (held) release();
+    }
+  });
+
+  it('frames from the host carry no offload: its TCP and UDP arrive with full checksums, none dropped as rx_gso / rx_partial_csum', async () => {
+    const r = rig();
+    // The TAP offers the host no checksum or segmentation offload (we never call TUNSETOFFLOAD) …
+    const features = r.ns.exec('ethtool', '-k', TAP);
+    expect(features).toMatch(/^tx-checksumming: off/m);
+    expect(features).toMatch(/^tcp-segmentation-offload: off/m);
+    r.ns.ip('neigh', 'replace', '198.18.90.2', 'lladdr', formatMac(r.card.mac), 'dev', TAP, 'nud', 'permanent');
+    const got: Uint8Array[] = [];
+    r.card.setFrameHandler((f) => {
+      if (f.length >= 34 && f[12] === 0x08 && f[13] === 0x00 && (f[23] === 6 || f[23] === 17)) got.push(Uint8Array.from(f));
+    });
+    // … so its stack finishes every checksum itself: a TCP SYN and a 1,400-byte UDP datagram
+    // from the host's own sockets arrive whole, with checksums that verify.
+    const tcp = runAsync(['ip', 'netns', 'exec', r.ns.name, 'timeout', '1', 'bash', '-c', 'exec 3<>/dev/tcp/198.18.90.2/5001']);
+    r.ns.exec('bash', '-c', 'head -c 1400 /dev/urandom > /dev/udp/198.18.90.2/5002');
+    await waitFor(() => got.some((f) => f[23] === 6) && got.some((f) => f[23] === 17), 'a SYN and a UDP datagram');
+    await tcp;
+    for (const proto of [6, 17]) {
+      const f = got.find((g) => g[23] === proto)!;
+      const pseudo = pseudoHeaderSum(readU32(f, 26), readU32(f, 30), proto, f.length - 34);
+      expect(sumVerifies(f, 34, f.length - 34, pseudo), `protocol ${proto} checksum`).toBe(true);
+    }
+    expect(got.find((g) => g[23] === 17)!.length).toBe(14 + 20 + 8 + 1400);
+    const c = r.card.counters();
+    expect([c.drops['rx_gso'], c.drops['rx_partial_csum']]).toEqual([0, 0]);
+  });
+});
+
+/** A small seeded PRNG (mulberry32) for reproducible payloads. */
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+function readU32(f: Uint8Array, at: number): number {
+  return new DataView(f.buffer, f.byteOffset, f.byteLength).getUint32(at);
+}
+
+/**
+ * Make the host hold the frames the TAP card writes, so its writes meet EAGAIN: they sit in a tbf
+ * queue at ~1 kbit/s (ingress → mirred → lo), still charged to the TAP's sndbuf. The returned
+ * function releases them: deleting the tbf frees the frames it holds (the host already received
+ * them at the TAP's ingress, where a capture socket saw them), so the TAP is writable at once.
+ */
+function holdTapFrames(ns: TestNetns): () => void {
+  ns.exec('tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'tbf', 'rate', '1kbit', 'burst', '1600', 'limit', '100000000');
+  ns.exec('tc', 'qdisc', 'add', 'dev', TAP, 'ingress');
+  ns.exec('tc', 'filter', 'add', 'dev', TAP, 'parent', 'ffff:', 'protocol', 'all', 'u32', 'match', 'u32', '0', '0',
+    'action', 'mirred', 'egress', 'redirect', 'dev', 'lo');
+  return () => {
+    ns.exec('tc', 'qdisc', 'del', 'dev', TAP, 'ingress');
+    ns.exec('tc', 'qdisc', 'del', 'dev', 'lo', 'root');
+  };
+}
 
 /** Run a command without blocking the event loop (cards in this process keep working meanwhile). */
 function runAsync(argv: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

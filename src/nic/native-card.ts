@@ -5,8 +5,9 @@
  */
 import { DaemonError } from '../errors.js';
 import { componentLogger, type Logger } from '../util/log.js';
-import { CardBase, DEFAULT_TUNING, ETH_FRAME_OVERHEAD_BYTES, SendResult, type NicTuning } from './card-base.js';
+import { CardBase, DEFAULT_TUNING, ETH_FRAME_OVERHEAD_BYTES, SendResult, TSO_MAX_FRAME_BYTES, type NicTuning } from './card-base.js';
 import { controlError, loadAddon, openError, RxMeta, type NativePort } from './native-addon.js';
+import type { TsoInfo } from './types.js';
 
 /** ifr_flags bits (netdevice(7)). */
 const IFF_UP = 0x1;
@@ -41,6 +42,12 @@ export interface NativeCardOptions {
   sndbufBytes?: number;
   /** SO_RCVBUF of a packet socket. */
   rcvbufBytes?: number;
+  /**
+   * TAP only: open it with a vnet header (IFF_VNET_HDR) so the card can hand the host TCP
+   * super-segments to cut (`tsoMaxBytes` 65,549). Default true; false: plain frames only
+   * (`tsoMaxBytes` 0). A packet socket never segments.
+   */
+  tso?: boolean;
   tuning?: Partial<NicTuning>;
   log?: Logger;
 }
@@ -65,6 +72,7 @@ export class NativeCard extends CardBase {
     const tuning = { ...DEFAULT_TUNING, ...opts.tuning };
     let port: NativePort;
     const self = { card: undefined as NativeCard | undefined };
+    const tso = kind === 'tap' && opts.tso !== false;
     try {
       port = new addon.Port(
         kind,
@@ -75,6 +83,7 @@ export class NativeCard extends CardBase {
           disableIpv6: opts.disableHostIpv6 ?? true,
           sndbufBytes: opts.sndbufBytes ?? 0,
           rcvbufBytes: opts.rcvbufBytes ?? 0,
+          vnetHdr: tso,
           maxBatchFrames: tuning.maxBatchFrames,
           maxBatchBytes: tuning.maxBatchBytes,
           maxFrameBytes: mtuBytes === undefined ? addon.readSpaceBytes - 1 : mtuBytes + ETH_FRAME_OVERHEAD_BYTES,
@@ -84,7 +93,7 @@ export class NativeCard extends CardBase {
         () => {
           if (self.card !== undefined) self.card.#onRx();
         },
-        (frames, bytes, errors, left) => self.card?.txDrained(frames, bytes, errors, left),
+        (frames, bytes, errors, left, tsoFrames, tsoBytes) => self.card?.txDrained(frames, bytes, errors, left, tsoFrames, tsoBytes),
         (err) => {
           if (self.card !== undefined) self.card.#onError(err);
         },
@@ -99,7 +108,7 @@ export class NativeCard extends CardBase {
       port.close();
       throw controlError(e, name, 'read the link state', false);
     }
-    super(name, opts.mac ?? info!.mac, mtuBytes ?? info!.mtu, log);
+    super(name, opts.mac ?? info!.mac, mtuBytes ?? info!.mtu, log, tso ? TSO_MAX_FRAME_BYTES : 0);
     this.kind = kind;
     this.created = kind === 'tap' && opts.attach !== true;
     this.#port = port;
@@ -140,6 +149,14 @@ export class NativeCard extends CardBase {
     if (t[RxMeta.oversize] !== 0) this.stats.drop('rx_oversize', t[RxMeta.oversize]);
     if (t[RxMeta.runt] !== 0) this.stats.drop('rx_runt', t[RxMeta.runt]);
     if (t[RxMeta.empty] !== 0) this.stats.drop('rx_empty', t[RxMeta.empty]);
+    if (t[RxMeta.gso] !== 0) {
+      this.stats.drop('rx_gso', t[RxMeta.gso]);
+      this.noteRare('rx_gso', 'the host sent a GSO super-segment (no offload was enabled)', {});
+    }
+    if (t[RxMeta.partialCsum] !== 0) {
+      this.stats.drop('rx_partial_csum', t[RxMeta.partialCsum]);
+      this.noteRare('rx_partial_csum', 'the host sent a frame with a partial checksum (no offload was enabled)', {});
+    }
     if (t[RxMeta.errors] !== 0) {
       this.stats.drop('rx_read_error', t[RxMeta.errors]);
       this.noteRare('rx_read_error', 'read failed', { errno: t[RxMeta.lastErrno] });
@@ -152,8 +169,9 @@ export class NativeCard extends CardBase {
     this.log.error({ err }, 'device failed; the card receives nothing more');
   }
 
-  protected override sendFrame(iov: readonly Uint8Array[], _bytes: number): SendResult {
+  protected override sendFrame(iov: readonly Uint8Array[], _bytes: number, tso: TsoInfo | undefined): SendResult {
     const p = this.#port;
+    if (tso !== undefined) return this.#sendTso(iov, tso);
     switch (iov.length) {
       case 1:
         return p.send(iov[0]!);
@@ -164,6 +182,22 @@ export class NativeCard extends CardBase {
       default:
         if (iov.length > loadAddon().maxIov) return SendResult.WriteError;
         return p.send(...iov);
+    }
+  }
+
+  #sendTso(iov: readonly Uint8Array[], tso: TsoInfo): SendResult {
+    const p = this.#port;
+    const { segmentBytes: s, headerBytes: h, checksumStart: c } = tso;
+    switch (iov.length) {
+      case 1:
+        return p.sendTso(s, h, c, iov[0]!);
+      case 2:
+        return p.sendTso(s, h, c, iov[0]!, iov[1]!);
+      case 3:
+        return p.sendTso(s, h, c, iov[0]!, iov[1]!, iov[2]!);
+      default:
+        if (iov.length > loadAddon().maxIov) return SendResult.WriteError;
+        return p.sendTso(s, h, c, ...iov);
     }
   }
 

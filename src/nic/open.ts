@@ -24,6 +24,8 @@ export interface NicConfig {
   mtuBytes: number;
   /** Open an existing TAP (left in place on close) instead of creating one. */
   attach: boolean;
+  /** TAP only: open it with a vnet header so it takes TCP super-segments (TSO). Default true. */
+  tso?: boolean | undefined;
 }
 
 export interface OpenNicOptions {
@@ -83,6 +85,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
   const card = NativeCard.openTap(cfg.name, cfg.mtuBytes, {
     mac,
     attach: cfg.attach,
+    tso: cfg.tso !== false,
     log,
     ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
     ...(opts.tuning !== undefined ? { tuning: opts.tuning } : {}),
@@ -109,6 +112,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
       hostAddress: `${ipv4ToString(host.addr)}/${host.prefixLen}`,
       mtuBytes: link.mtuBytes,
       hostIpv6: link.ipv6Disabled ? 'off' : 'on',
+      tsoMaxBytes: card.tsoMaxBytes,
     },
     'card up',
   );

@@ -8,7 +8,16 @@ import type { NicCounters } from './types.js';
  * - `rx_read_error`: a failed read on the device.
  * - `rx_handler_error`: the frame handler threw; the frame is treated as consumed.
  * - `rx_closed`: frames of a batch still undelivered when the handler closed the card.
- * - `tx_runt` / `tx_oversize`: a transmit shorter than 14 bytes or longer than MTU + 18.
+ * - `rx_gso`: a received frame whose vnet header announced GSO (a super-segment). The host never
+ *   sends one: we do not enable TUNSETOFFLOAD.
+ * - `rx_partial_csum`: a received frame whose vnet header said NEEDS_CSUM (its TCP/UDP checksum
+ *   left for us to finish); likewise never sent by the host without TUNSETOFFLOAD(TUN_F_CSUM).
+ * - `tx_runt` / `tx_oversize`: a transmit shorter than 14 bytes or longer than MTU + 18 (a TSO
+ *   frame: longer than the card's `tsoMaxBytes`).
+ * - `tx_tso_unsupported`: a TSO transmit on a card whose `tsoMaxBytes` is 0.
+ * - `tx_tso_invalid`: a TSO transmit whose `TsoInfo` cannot describe the frame (segment size 0,
+ *   headers + segment longer than MTU + 14, checksum field outside the headers, payload not
+ *   longer than one segment).
  * - `tx_queue_full`: the device would block and the bounded transmit queue was full.
  * - `tx_error`: the device refused the write (errno other than EAGAIN).
  * - `tx_closed`: a transmit after close, or frames still queued when the card closed.
@@ -23,8 +32,12 @@ export const DROP_REASONS = [
   'rx_read_error',
   'rx_handler_error',
   'rx_closed',
+  'rx_gso',
+  'rx_partial_csum',
   'tx_runt',
   'tx_oversize',
+  'tx_tso_unsupported',
+  'tx_tso_invalid',
   'tx_queue_full',
   'tx_error',
   'tx_closed',
@@ -53,6 +66,8 @@ export class NicStats {
   rxBytes = 0;
   txFrames = 0;
   txBytes = 0;
+  txTsoFrames = 0;
+  txTsoBytes = 0;
   rxBatches = 0;
   backpressureEvents = 0;
   readonly #drops = new Float64Array(DROP_REASONS.length);
@@ -90,6 +105,8 @@ export class NicStats {
       rxBytes: this.rxBytes,
       txFrames: this.txFrames,
       txBytes: this.txBytes,
+      txTsoFrames: this.txTsoFrames,
+      txTsoBytes: this.txTsoBytes,
       drops,
       rxBatches: this.rxBatches,
       rxBatchSizes,

@@ -9,14 +9,35 @@
  * at once was copied into the card's bounded queue).
  */
 
+/** TCP segmentation offload of one IPv4/TCP frame (virtio_net_hdr, VIRTIO_NET_HDR_GSO_TCPV4). */
+export interface TsoInfo {
+  /** TCP payload bytes per segment on the wire (the MSS); the last segment may be shorter. */
+  readonly segmentBytes: number;
+  /** Ethernet + IPv4 + TCP header bytes at the start of the frame (virtio `hdr_len`). */
+  readonly headerBytes: number;
+  /** Offset of the TCP header from the frame's start (virtio `csum_start`); the checksum field is at +16. */
+  readonly checksumStart: number;
+}
+
 /**
  * Outcome of a transmit. `queued` is backpressure (the TAP would block; the frame was copied into
  * the card's bounded queue and goes out in order). `dropped` is always counted, by reason: the
  * bounded queue is full (`tx_queue_full`), the frame is shorter than an Ethernet header or longer
- * than MTU + 18 (`tx_runt`, `tx_oversize`), the device refused it (`tx_error`), or the card is
- * closed (`tx_closed`).
+ * than MTU + 18 (`tx_runt`, `tx_oversize`; a TSO frame: longer than `tsoMaxBytes`), a TSO frame
+ * on a card that cannot segment (`tx_tso_unsupported`) or with impossible `TsoInfo`
+ * (`tx_tso_invalid`), the device refused it (`tx_error`), or the card is closed (`tx_closed`).
  */
 export type TxStatus = 'sent' | 'queued' | 'dropped';
+
+/** TCP segmentation offload of one IPv4/TCP frame (virtio_net_hdr, VIRTIO_NET_HDR_GSO_TCPV4). */
+export interface TsoInfo {
+  /** TCP payload bytes per segment on the wire (the MSS); the last segment may be shorter. */
+  readonly segmentBytes: number;
+  /** Ethernet + IPv4 + TCP header bytes at the start of the frame (virtio `hdr_len`). */
+  readonly headerBytes: number;
+  /** Offset of the TCP header from the frame's start (virtio `csum_start`); the checksum field is at +16. */
+  readonly checksumStart: number;
+}
 
 /** Called once per received frame; `frame` is valid only during the call. */
 export type FrameHandler = (frame: Uint8Array) => void;
@@ -27,6 +48,9 @@ export interface NicCounters {
   rxBytes: number;
   txFrames: number;
   txBytes: number;
+  /** TCP super-segments written with TSO (also counted in `txFrames`), and their bytes (also in `txBytes`). */
+  txTsoFrames: number;
+  txTsoBytes: number;
   /** Frames lost, by reason (e.g. `tx_queue_full`, `rx_oversize`, `rx_read_error`). */
   drops: Record<string, number>;
   /** Number of receive batches, and how many frames they held: histogram by power-of-two bucket (`"1"`, `"2-3"`, `"4-7"`, …). */
@@ -49,8 +73,10 @@ export interface NetDevice {
   readonly kind: string;
   /** Install the receive handler (one per card; replaces any previous one). */
   setFrameHandler(handler: FrameHandler): void;
-  /** Send one frame gathered from `iov` (one `writev` on a TAP). See the ownership rule above. */
-  transmit(iov: readonly Uint8Array[]): TxStatus;
+  /** Largest frame `transmit(iov, tso)` takes, in bytes; 0 when the card cannot segment (the kernel segments in software). */
+  readonly tsoMaxBytes: number;
+  /** Send one frame gathered from `iov` (one `writev` on a TAP); with `tso`, a TCP super-segment the card cuts into segments. See the ownership rule above. */
+  transmit(iov: readonly Uint8Array[], tso?: TsoInfo): TxStatus;
   /** Called when a queued transmit backlog has drained. */
   onDrain(cb: () => void): void;
   counters(): NicCounters;

@@ -51,6 +51,8 @@ const NicSchema = {
         rxBytes: { type: 'number' },
         txFrames: { type: 'number' },
         txBytes: { type: 'number' },
+        txTsoFrames: { type: 'number', description: 'TCP super-segments the card handed the host to segment (also in txFrames)' },
+        txTsoBytes: { type: 'number', description: 'their bytes (also in txBytes)' },
         drops: counterMap,
         rxBatches: { type: 'number' },
         rxBatchSizes: counterMap,

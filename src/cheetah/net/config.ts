@@ -65,6 +65,12 @@ export interface TcpConfig {
   answerArp: boolean;
   /** IPv4 TTL of segments we send. Default 64. */
   ttl: number;
+  /**
+   * Most MSS-sized segments one TCP super-segment (a TSO frame the card or the kernel cuts into
+   * segments, `TxFrame.tsoSegmentBytes`) carries; 0 or 1 = never send super-segments. Default 44
+   * (Linux's GSO limit: 44 × 1448 + headers stays under the 64 KiB IPv4 bound).
+   */
+  tsoMaxSegments: number;
 }
 
 /** The defaults (see each field). */
@@ -96,6 +102,7 @@ export const DEFAULT_TCP_CONFIG: Readonly<TcpConfig> = Object.freeze({
   arpCacheTtlMs: 60_000,
   answerArp: false,
   ttl: 64,
+  tsoMaxSegments: 44,
 });
 
 function clamp(v: number, lo: number, hi: number): number {
@@ -124,5 +131,6 @@ export function resolveTcpConfig(partial: Partial<TcpConfig> = {}): TcpConfig {
   c.arpCacheMaxEntries = Math.floor(clamp(c.arpCacheMaxEntries, 1, 1 << 20));
   c.arpCacheTtlMs = clamp(c.arpCacheTtlMs, 1000, 86_400_000);
   c.ttl = Math.floor(clamp(c.ttl, 1, 255));
+  c.tsoMaxSegments = Math.floor(clamp(c.tsoMaxSegments, 0, 64));
   return c;
 }

@@ -126,6 +126,7 @@ export class StackCore {
       timeWaitReused: 0,
       segmentsIn: 0,
       segmentsOut: 0,
+      tsoFrames: 0,
       retransmittedSegments: 0,
       timeouts: 0,
       fastRetransmits: 0,

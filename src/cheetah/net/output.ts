@@ -14,6 +14,15 @@
  * are written. The IPv4 checksum is finished from a precomputed partial sum of the constant
  * words; the TCP checksum from the pseudo-header sum, the header, and the payload's partial sum
  * (precomputed with the document when available).
+ *
+ * Segmentation offload (Linux's TSO/GSO design): when the windows allow at least two full
+ * segments of new data, `output` sends them as ONE super-segment of up to `tsoMaxSegments`·MSS
+ * bytes, marked `TxFrame.tsoSegmentBytes = MSS`; the card (or the kernel, in software) cuts it
+ * into MSS-sized segments with their own sequence numbers, IP ids and checksums. Its TCP checksum
+ * field carries only the folded pseudo-header sum (CHECKSUM_PARTIAL), so no payload is summed
+ * here and precomputed checksums are not used — as on a card with checksum offload. Everything
+ * else (sequence space, RTT timing, retransmission) stays per byte; retransmissions are single
+ * segments.
  */
 import {
   ARP_ETHERNET_IPV4_LEN,
@@ -30,6 +39,7 @@ import {
   set32,
   set48,
   IpProtocol,
+  foldSum,
 } from '../../wire/index.js';
 import type { StackCore } from './core.js';
 import { seqAdd, seqGe, seqGt, seqLe, seqMax, seqSub } from './seqnum.js';
@@ -45,6 +55,11 @@ export const HEADER_BUF_BYTES = TCP_AT + 60;
 
 /** IPv4 "don't fragment" (Linux sets it on TCP; we never fragment either). */
 const IP_DF = 0x4000;
+/**
+ * Most payload bytes in a super-segment: its IPv4 total length must fit 16 bits (RFC 791) with
+ * the largest TCP header (60 bytes).
+ */
+const TSO_MAX_PAYLOAD_BYTES = 0xffff - 20 - 60;
 
 /**
  * Write the constant Ethernet, IPv4 and TCP-port fields of a header template into `buf` and
@@ -84,7 +99,10 @@ export function prepareTcbHeader(core: StackCore, t: Tcb): void {
 
 /**
  * Finish the per-segment fields of a prepared header in `buf`, with the options currently in
- * `core.opts` and the payload pieces already in `core.frame`, and transmit the frame.
+ * `core.opts` and the payload pieces already in `core.frame`, and transmit the frame. With
+ * `segmentBytes` > 0 the frame is a super-segment to be cut into segments of that many payload
+ * bytes: its TCP checksum field gets the folded, uncomplemented pseudo-header sum (the TSO
+ * contract, Linux's CHECKSUM_PARTIAL) and `payloadSum` is ignored.
  */
 export function emitSegment(
   core: StackCore,
@@ -99,6 +117,7 @@ export function emitSegment(
   windowField: number,
   payloadLen: number,
   payloadSum: number,
+  segmentBytes = 0,
 ): void {
   const tcpHl = 20 + emitTcpOptions(core.opts, buf, TCP_AT + 20);
   const tcpLen = tcpHl + payloadLen;
@@ -113,18 +132,26 @@ export function emitSegment(
   set16(buf, TCP_AT + 14, windowField);
   set16(buf, TCP_AT + 16, 0);
   set16(buf, TCP_AT + 18, 0);
-  set16(buf, TCP_AT + 16, finishSum(partialSum(buf, TCP_AT, tcpHl, pseudoBaseSum + tcpLen + payloadSum)));
   const f = core.frame;
+  if (segmentBytes > 0) {
+    set16(buf, TCP_AT + 16, foldSum(pseudoBaseSum + tcpLen));
+    core.counters.segmentsOut += Math.ceil(payloadLen / segmentBytes);
+    core.counters.tsoFrames++;
+  } else {
+    set16(buf, TCP_AT + 16, finishSum(partialSum(buf, TCP_AT, tcpHl, pseudoBaseSum + tcpLen + payloadSum)));
+    core.counters.segmentsOut++;
+  }
   f.nic = nic;
   f.header = buf;
   f.headerOffset = 0;
   f.headerLen = TCP_AT + tcpHl;
-  core.counters.segmentsOut++;
+  f.tsoSegmentBytes = segmentBytes;
   if ((flags & TcpFlag.Rst) !== 0) core.counters.resetsSent++;
   try {
     core.io.transmit(f);
   } finally {
     f.pieces = 0;
+    f.tsoSegmentBytes = 0;
   }
 }
 
@@ -182,21 +209,27 @@ export function windowField(t: Tcb): number {
 /**
  * Send one segment of the connection: `len` data bytes from sequence number `seq` (cut from the
  * send queue by reference), with `flags` (ACK is always added once synchronized). Every segment
- * carries the current ACK, so it settles a pending delayed ACK.
+ * carries the current ACK, so it settles a pending delayed ACK. With `segmentBytes` > 0 it is a
+ * super-segment of ⌈len / segmentBytes⌉ segments: they take as many IP ids, and carry the
+ * options of a full segment (no SACK blocks, which would not fit beside a full MSS).
  */
-export function sendSegment(core: StackCore, t: Tcb, seq: number, len: number, flags: number): void {
+export function sendSegment(core: StackCore, t: Tcb, seq: number, len: number, flags: number, segmentBytes = 0): void {
+  const tso = segmentBytes > 0;
   let sum = 0;
-  if (len > 0) sum = t.sq.gather(t.sndUnaOff + seqSub(seq, t.sndUna), len, core.frame, core.counters);
-  setDataOptions(core, t, len);
+  if (len > 0) sum = t.sq.gather(t.sndUnaOff + seqSub(seq, t.sndUna), len, core.frame, core.counters, !tso);
+  setDataOptions(core, t, tso ? segmentBytes : len);
   const win = windowField(t);
   t.lastAckSent = t.rcvNxt;
   t.ackPending = false;
   t.ackNow = false;
   t.fullSegmentsUnacked = 0;
   t.delackAt = Infinity;
-  t.segmentsOut++;
+  const segments = tso ? Math.ceil(len / segmentBytes) : 1;
+  t.segmentsOut += segments;
   t.lastSendAt = core.io.now();
-  emitSegment(core, t.hdr, t.ipBaseSum, t.pseudoBaseSum, t.ipIdent++ & 0xffff, t.nic, seq, t.rcvNxt, flags | TcpFlag.Ack, win, len, sum);
+  const ident = t.ipIdent & 0xffff;
+  t.ipIdent += segments;
+  emitSegment(core, t.hdr, t.ipBaseSum, t.pseudoBaseSum, ident, t.nic, seq, t.rcvNxt, flags | TcpFlag.Ack, win, len, sum, segmentBytes);
 }
 
 /** A pure ACK: <SEQ=SND.NXT><ACK=RCV.NXT> (RFC 9293 §3.10.7.4). */
@@ -368,13 +401,28 @@ export function output(core: StackCore, t: Tcb, force = false): void {
   const now = core.io.now();
   // RFC 5681 §4.1: after an idle period longer than the RTO, restart from the initial window.
   if (t.sndMax === t.sndUna && now - t.lastSendAt > t.rtt.rtoMs) t.cwnd = Math.min(t.cwnd, core.initialWindow(t.mss));
+  const tsoMaxBytes = Math.min(c.tsoMaxSegments * t.mss, TSO_MAX_PAYLOAD_BYTES);
   for (;;) {
     const flight = t.flight;
     const off = t.sndUnaOff + flight;
     const remaining = t.sq.end - off;
     const wndLeft = t.sndWnd - flight;
     const cwndLeft = t.cwnd - flight;
-    let len = Math.min(remaining, t.mss, wndLeft, cwndLeft);
+    const usable = Math.min(remaining, wndLeft, cwndLeft);
+    // New data only (after a timeout, go-back-N resends single segments up to SND.MAX).
+    if (usable >= 2 * t.mss && tsoMaxBytes >= 2 * t.mss && seqGe(t.sndNxt, t.sndMax)) {
+      // Whole segments, plus the short tail when it ends the queue and would go out right after
+      // anyway (without Nagle, which would hold it while the super-segment is in flight).
+      let len = Math.min(usable, tsoMaxBytes);
+      if (!(len === remaining && !c.nagle)) len -= len % t.mss;
+      const all = len === remaining;
+      const fin = all && t.finQueued && c.mergeFin;
+      force = false;
+      sendData(core, t, t.sndNxt, len, fin, all, t.mss);
+      t.sndNxt = seqAdd(t.sndNxt, len + (fin ? 1 : 0));
+      continue;
+    }
+    let len = Math.min(usable, t.mss);
     if (len < 0) len = 0;
     // Our FIN goes right after the last data byte, once everything before it is out.
     const finHere = t.finQueued && len === remaining;
@@ -410,8 +458,11 @@ export function output(core: StackCore, t: Tcb, force = false): void {
   }
 }
 
-/** Send data (and/or FIN) at `seq`, counting retransmissions and timing one new segment (Karn). */
-function sendData(core: StackCore, t: Tcb, seq: number, len: number, fin: boolean, push: boolean): void {
+/**
+ * Send data (and/or FIN) at `seq`, counting retransmissions and timing one new segment (Karn);
+ * `segmentBytes` > 0 sends new data as a super-segment (see {@link sendSegment}).
+ */
+function sendData(core: StackCore, t: Tcb, seq: number, len: number, fin: boolean, push: boolean, segmentBytes = 0): void {
   const end = seqAdd(seq, len + (fin ? 1 : 0));
   if (seqLe(end, t.sndMax)) {
     t.retransmissions++;
@@ -431,7 +482,7 @@ function sendData(core: StackCore, t: Tcb, seq: number, len: number, fin: boolea
       t.rttStartAt = core.io.now();
     }
   }
-  sendSegment(core, t, seq, len, (fin ? TcpFlag.Fin : 0) | (push && len > 0 ? TcpFlag.Psh : 0));
+  sendSegment(core, t, seq, len, (fin ? TcpFlag.Fin : 0) | (push && len > 0 ? TcpFlag.Psh : 0), segmentBytes);
 }
 
 /**

@@ -77,13 +77,14 @@ export class SendQueue {
   /**
    * Add the pieces covering stream bytes `[from, from + len)` to `frame` and return their
    * partial checksum (from precomputed sums where a piece is exactly one chunk, counted in
-   * `stats.precomputedChecksums`).
+   * `stats.precomputedChecksums`). With `sum` false nothing is summed and 0 is returned: a
+   * super-segment's payload is summed per segment by whoever cuts it.
    */
-  gather(from: number, len: number, frame: TxFrame, stats: { precomputedChecksums: number }): number {
+  gather(from: number, len: number, frame: TxFrame, stats: { precomputedChecksums: number }, sum = true): number {
     const rs = this.#ranges;
     let i = this.#head;
     while (i < rs.length && rs[i]!.start + rs[i]!.length <= from) i++;
-    let sum = 0;
+    let total = 0;
     let done = 0;
     let at = from;
     while (done < len && i < rs.length) {
@@ -93,18 +94,20 @@ export class SendQueue {
       frame.addPiece(r.buf, r.offset + rel, n);
       const c = r.checksums;
       let s: number;
-      if (c !== undefined && rel % c.chunkBytes === 0 && (n === c.chunkBytes || rel + n === r.length) && rel / c.chunkBytes < c.sums.length) {
+      if (!sum) {
+        s = 0;
+      } else if (c !== undefined && rel % c.chunkBytes === 0 && (n === c.chunkBytes || rel + n === r.length) && rel / c.chunkBytes < c.sums.length) {
         s = c.sums[rel / c.chunkBytes]!;
         stats.precomputedChecksums++;
       } else {
         s = partialSum(r.buf, r.offset + rel, n);
       }
-      sum = combineSums(sum, s, done);
+      total = combineSums(total, s, done);
       done += n;
       at += n;
       i++;
     }
-    return sum;
+    return total;
   }
 
   /** Drop all ranges (connection gone). */

@@ -15,6 +15,13 @@ export class TxFrame {
   header: Uint8Array = new Uint8Array(0);
   headerOffset = 0;
   headerLen = 0;
+  /**
+   * 0 for an ordinary frame. Otherwise the frame is a TCP super-segment (TCP segmentation
+   * offload): the host cuts it into segments of this many payload bytes (the connection's MSS)
+   * — `dpf_send_tso` in the server — and its TCP checksum field holds only the folded pseudo-header
+   * sum (Linux's CHECKSUM_PARTIAL), which segmentation completes per segment.
+   */
+  tsoSegmentBytes = 0;
   /** Number of payload pieces in use. */
   pieces = 0;
   readonly pieceBuf: Uint8Array[] = [];

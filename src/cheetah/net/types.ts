@@ -97,7 +97,10 @@ export interface TcpStackCounters {
   timeWaitEvicted: number;
   timeWaitReused: number;
   segmentsIn: number;
+  /** Segments sent; a super-segment counts as the segments it is cut into. */
   segmentsOut: number;
+  /** Super-segments sent (TSO frames, each counted in `segmentsOut` as its segments). */
+  tsoFrames: number;
   retransmittedSegments: number;
   timeouts: number;
   fastRetransmits: number;

@@ -9,6 +9,7 @@ import { CheetahCore, type CheetahCoreInit, type CheetahMemory } from '../core.j
 import type { DocumentSource, HttpOptions } from '../http/index.js';
 import { TcpStack, Xoshiro128, type TcpConfig, type TcpConnection, type TcpInterface, type TxFrame } from '../net/index.js';
 import type { Session } from '../session.js';
+import { wireFrames } from '../net/testing/tso.js';
 
 /** Card n: the machine is 198.18.n.2 (MAC 02:65:78:00:0n:02), the host side 198.18.n.1. */
 export const CARDS = [0, 1, 2].map((n) => ({
@@ -164,6 +165,8 @@ export interface HarnessOptions {
   precomputeChecksums?: boolean;
   /** Drop (and count) frames this returns true for, per direction. */
   lose?: (toServer: boolean, frame: Uint8Array) => boolean;
+  /** Look at each frame the server hands to its card (before it is cut into segments). */
+  onServerFrame?: (f: TxFrame) => void;
 }
 
 interface InFlight {
@@ -178,9 +181,12 @@ export class CoreHarness {
   now = 1000;
   readonly core: CheetahCore;
   readonly clients: HttpTestClient;
-  /** Frames sent by each side, per card. */
+  /** Frames each side handed to its card (one `dpf_send`/`dpf_send_tso` each), per card. */
   readonly framesFromServer = [0, 0, 0];
   readonly framesFromClient = [0, 0, 0];
+  /** Of the server's frames, the super-segments; and the segments the wire carried. */
+  readonly tsoFramesFromServer = [0, 0, 0];
+  readonly segmentsFromServer = [0, 0, 0];
   readonly opened: Session[] = [];
   readonly closed: Session[] = [];
   readonly #wire: InFlight[] = [];
@@ -198,8 +204,13 @@ export class CoreHarness {
       now: () => this.now,
       wallNow: () => this.now + WALL_OFFSET_MS,
       transmit: (f) => {
+        opts.onServerFrame?.(f);
         this.framesFromServer[f.nic]!++;
-        this.#wire.push({ toServer: false, nic: f.nic, frame: f.toBytes() });
+        if (f.tsoSegmentBytes > 0) this.tsoFramesFromServer[f.nic]!++;
+        for (const frame of wireFrames(f)) {
+          this.segmentsFromServer[f.nic]!++;
+          this.#wire.push({ toServer: false, nic: f.nic, frame });
+        }
       },
       hooks: { opened: (s) => this.opened.push(s), closed: (s) => this.closed.push(s) },
       ...(opts.memory !== undefined ? { memory: opts.memory } : {}),
@@ -212,7 +223,7 @@ export class CoreHarness {
       now: () => this.now,
       transmit: (f) => {
         this.framesFromClient[f.nic]!++;
-        this.#wire.push({ toServer: true, nic: f.nic, frame: f.toBytes() });
+        for (const frame of wireFrames(f)) this.#wire.push({ toServer: true, nic: f.nic, frame });
       },
       ...(opts.clientTcp !== undefined ? { config: opts.clientTcp } : {}),
     });

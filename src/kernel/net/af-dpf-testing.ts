@@ -3,7 +3,7 @@
  * whose host ends the test drives, the kernel's network stack, a DPF engine, the socket layer
  * installed in a kernel on a virtual clock.
  */
-import { MemoryCard } from '../../nic/index.js';
+import { MemoryCard, type MemoryWireOptions } from '../../nic/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { parseIpv4 } from '../../wire/index.js';
 import { type DpfEngineOptions, DpfEngine, compileFilter, type FilterSyntax } from '../dpf/index.js';
@@ -42,19 +42,25 @@ export interface DpfMachineOptions {
   engine?: DpfEngineOptions;
   /** Frames the in-memory host may have in flight to a card. Default 1000. */
   hostQueueFrames?: number;
+  /**
+   * Largest TSO frame the cards take whole (the memory wire's `tsoMaxBytes` option, from the tso-nic
+   * branch); check `card.tsoMaxBytes` — a memory wire without that option ignores it and stays 0.
+   */
+  tsoMaxBytes?: number;
 }
 
 /** Two cards, `exo0` and `exo1`, with the default addressing of DESIGN.md §4. */
 export function dpfMachine(opts: DpfMachineOptions = {}): DpfMachine {
   const clock = new VirtualClock(1000);
-  const cards = [0, 1].map(
-    (n) =>
-      new MemoryCard(`exo${n}`, 1500, {
-        mac: new Uint8Array([0x02, 0x65, 0x78, 0x00, n, 0x02]),
-        hostMac: new Uint8Array([0x0a, 0x00, 0x00, 0x00, n, 0x01]),
-        hostQueueFrames: opts.hostQueueFrames ?? 1000,
-      }),
-  );
+  const cards = [0, 1].map((n) => {
+    const cardOpts: MemoryWireOptions & { tsoMaxBytes?: number } = {
+      mac: new Uint8Array([0x02, 0x65, 0x78, 0x00, n, 0x02]),
+      hostMac: new Uint8Array([0x0a, 0x00, 0x00, 0x00, n, 0x01]),
+      hostQueueFrames: opts.hostQueueFrames ?? 1000,
+      ...(opts.tsoMaxBytes !== undefined ? { tsoMaxBytes: opts.tsoMaxBytes } : {}),
+    };
+    return new MemoryCard(`exo${n}`, 1500, cardOpts);
+  });
   const hosts = cards.map((c) => new HostEnd(c));
   const net = new NetStack({
     cards: cards.map((dev, n) => ({ dev, ip: parseIpv4(`198.18.${n}.2`)!, prefixLen: 24 })),

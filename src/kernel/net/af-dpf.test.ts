@@ -34,6 +34,8 @@ import {
   AF_PACKET,
   DPF_ERRNO,
   DPF_IFINFO_BYTES,
+  DPF_IFINFO_F_TSO,
+  DPF_IFINFO_OFF_FLAGS,
   EPOLLIN,
   EPOLL_CTL_ADD,
   EPOLL_EVENT_BYTES,
@@ -60,6 +62,7 @@ import { runSeed } from '../dpf/testing/arbitraries.js';
 import type { Process } from '../proc/process.js';
 import { settle } from '../syscall/test-support.js';
 import { dpfMachine, filterBinary, type DpfMachine } from './af-dpf-testing.js';
+import { buildTcpFrame, type TcpFrameSpec } from './tso-testing.js';
 import type { DpfSocket } from './af-dpf.js';
 
 const HOST0: L3 = { src: mac('0a:00:00:00:00:01'), dst: mac('02:65:78:00:00:02'), srcIp: ip4('198.18.0.1'), dstIp: ip4('198.18.0.2') };
@@ -170,7 +173,7 @@ describe('AF_DPF: sockets and attach', () => {
     expect(m.af.stats().sockets).toBe(0);
   });
 
-  it('dpf_ifinfo describes each card: index, MTU, MAC, prefix, address, name; ENODEV past the last', async () => {
+  it('dpf_ifinfo describes each card: index, MTU, MAC, prefix, flags (no TSO on the memory wire), address, name; ENODEV past the last', async () => {
     const m = dpfMachine();
     let info = new Uint8Array();
     let past = 0;
@@ -181,7 +184,7 @@ describe('AF_DPF: sockets and attach', () => {
       past = sys.call('dpf_ifinfo', 2, p);
     }).exited;
     const dv = new DataView(info.buffer);
-    expect([dv.getUint16(0, true), dv.getUint16(2, true), info[10], dv.getUint32(12, false)]).toEqual([1, 1500, 24, ip4('198.18.1.2')]);
+    expect([dv.getUint16(0, true), dv.getUint16(2, true), info[10], info[11], dv.getUint32(12, false)]).toEqual([1, 1500, 24, 0, ip4('198.18.1.2')]);
     expect([...info.subarray(4, 10)]).toEqual([0x02, 0x65, 0x78, 0x00, 0x01, 0x02]);
     expect(Buffer.from(info.subarray(16, 21)).toString('latin1')).toBe('exo1\0');
     expect(past).toBe(-ENODEV);
@@ -574,6 +577,111 @@ describe('AF_DPF: sending', () => {
     m.kernel.assertNoLeaks();
   });
 
+  /** A TCP super-segment from the machine's exo1 address to HOST1, carrying `n` payload bytes. */
+  const superSpec: TcpFrameSpec = {
+    dstMac: new Uint8Array([0x0a, 0, 0, 0, 1, 1]),
+    srcMac: new Uint8Array([0x02, 0x65, 0x78, 0, 1, 2]),
+    srcIp: ip4('198.18.1.2'),
+    dstIp: ip4('198.18.1.1'),
+    ipOptions: new Uint8Array(0),
+    tos: 0,
+    ttl: 64,
+    dontFragment: true,
+    ipId: 77,
+    srcPort: 80,
+    dstPort: 40000,
+    seq: 1000,
+    ack: 5000,
+    flags: 0x10 | 0x08 | 0x01,
+    window: 65535,
+    urgent: 0,
+    tcpOptions: new Uint8Array([1, 1, 8, 10, 0, 0, 0, 9, 0, 0, 0, 3]),
+  };
+  const superFrame = buildTcpFrame(superSpec, payload(20_000), 'partial');
+  const SUPER_HB = 14 + 20 + 32;
+
+  /** The process sends `frame` as header + payload pieces with dpf_send_tso; returns what the call returned. */
+  function sendTso(sys: Libc, fd: number, frame: Uint8Array, card: number, segmentBytes: number, split = SUPER_HB): number {
+    const iov = sys.malloc(2 * IOVEC_BYTES);
+    sys.view.setUint32(iov, put(sys, frame.subarray(0, split)), true);
+    sys.view.setUint32(iov + 4, split, true);
+    sys.view.setUint32(iov + 8, put(sys, frame.subarray(split)), true);
+    sys.view.setUint32(iov + 12, frame.length - split, true);
+    return sys.call('dpf_send_tso', fd, iov, 2, card, segmentBytes);
+  }
+
+  it('dpf_send_tso on a card without TSO: the kernel cuts the super-segment; the host receives exactly the segments TCP would have sent one by one', async () => {
+    const m = dpfMachine();
+    expect(m.net.ifaces[1]!.dev.tsoMaxBytes).toBe(0);
+    const results: number[] = [];
+    await spawn(m, (sys) => {
+      const [fd] = dpfSocket(sys);
+      results.push(sendTso(sys, fd, superFrame, 1, 1448));
+      // Header and payload pieces cut anywhere (inside the TCP header here) read the same.
+      results.push(sendTso(sys, fd, superFrame, 1, 1000, 40));
+    }).exited;
+    expect(results).toEqual([superFrame.length, superFrame.length]);
+    const want = [1448, 1000].flatMap((mss) => {
+      const n = Math.ceil(20_000 / mss);
+      return Array.from({ length: n }, (_, i) =>
+        buildTcpFrame(
+          { ...superSpec, seq: superSpec.seq + i * mss, ipId: superSpec.ipId + i, flags: i === n - 1 ? superSpec.flags : superSpec.flags & ~0x09 },
+          payload(20_000).subarray(i * mss, (i + 1) * mss),
+          'full',
+        ),
+      );
+    });
+    expect(m.hosts[1]!.received).toEqual(want);
+    expect(m.hosts[0]!.received).toHaveLength(0);
+    expect(m.af.stats()).toMatchObject({ framesSent: 2, bytesSent: 2 * superFrame.length, sendErrors: 0, tsoFrames: 2, tsoSegmentsSoftware: want.length, tsoRefused: {} });
+    // The card's own count: the segments, and the gratuitous ARP sent at start.
+    expect(m.hosts[1]!.card.counters()).toMatchObject({ txFrames: want.length + 1 });
+    expectClean(m);
+    m.kernel.assertNoLeaks();
+  });
+
+  it('dpf_send_tso on a card with TSO (tsoMaxBytes ≥ the frame): the card gets the super-segment whole', async (ctx) => {
+    const m = dpfMachine({ tsoMaxBytes: 65_549 });
+    // The memory wire's tsoMaxBytes option comes with the tso-nic branch; nothing is faked here.
+    if (m.net.ifaces[1]!.dev.tsoMaxBytes === 0) ctx.skip('MemoryCard has no tsoMaxBytes option on this branch (tso-nic adds it)');
+    const results: number[] = [];
+    await spawn(m, (sys) => {
+      const [fd] = dpfSocket(sys);
+      results.push(sendTso(sys, fd, superFrame, 1, 1448));
+      const info = sys.malloc(DPF_IFINFO_BYTES);
+      sys.call('dpf_ifinfo', 1, info);
+      results.push(sys.mem[info + DPF_IFINFO_OFF_FLAGS]!);
+    }).exited;
+    expect(results).toEqual([superFrame.length, DPF_IFINFO_F_TSO]);
+    expect(m.hosts[1]!.received).toEqual([superFrame]);
+    expect(m.af.stats()).toMatchObject({ tsoFrames: 1, tsoSegmentsSoftware: 0 });
+    expectClean(m);
+  });
+
+  it('dpf_send_tso refusals: off the contract EINVAL, too big EMSGSIZE, unknown card ENODEV, bad iovec EFAULT, not a DPF socket ENOTSOCK; segmentBytes 0 is dpf_send; counters', async () => {
+    const m = dpfMachine();
+    const ordinary = buildTcpFrame(superSpec, payload(1000), 'full');
+    const syn = Uint8Array.from(superFrame);
+    syn[14 + 20 + 13] = 0x02;
+    const results: number[] = [];
+    await spawn(m, (sys) => {
+      const [fd] = dpfSocket(sys);
+      results.push(sendTso(sys, fd, syn, 1, 1448));
+      results.push(sendTso(sys, fd, superFrame, 1, 1500));
+      results.push(sendTso(sys, fd, superFrame, 1, 0));
+      results.push(sendTso(sys, fd, superFrame, 7, 1448));
+      results.push(sendTso(sys, fd, ordinary, 1, 0));
+      results.push(sys.call('dpf_send_tso', fd, 0, 2, 1, 1448));
+      const pipe = sys.pipe();
+      results.push(typeof pipe === 'number' ? pipe : sendTso(sys, pipe[0], superFrame, 1, 1448));
+    }).exited;
+    expect(results).toEqual([-EINVAL, -EMSGSIZE, -EMSGSIZE, -ENODEV, ordinary.length, -EFAULT, -ENOTSOCK]);
+    expect(m.hosts[1]!.received).toEqual([ordinary]);
+    expect(m.af.stats()).toMatchObject({ framesSent: 1, sendErrors: 4, tsoFrames: 0, tsoSegmentsSoftware: 0, tsoRefused: { EINVAL: 1, EMSGSIZE: 1 } });
+    expectClean(m);
+    m.kernel.assertNoLeaks();
+  });
+
   it('root is checked at socket(): a DPF socket handed to a process of another uid keeps receiving and sending', async () => {
     const m = dpfMachine();
     const g = gate();
@@ -848,7 +956,7 @@ describe('AF_DPF: hostile arguments', () => {
   it('every AF_DPF call with random arguments and other kinds of descriptors: a number, never an exception; invariants hold (property)', async () => {
     const m = dpfMachine();
     const seed = runSeed('af-dpf hostile calls');
-    const calls = ['dpf_attach', 'dpf_detach', 'dpf_recv', 'dpf_recvbatch', 'dpf_send', 'dpf_recvfrom', 'dpf_geterror', 'dpf_ifinfo', 'read', 'write', 'sendto', 'bind', 'ioctl'] as const;
+    const calls = ['dpf_attach', 'dpf_detach', 'dpf_recv', 'dpf_recvbatch', 'dpf_send', 'dpf_send_tso', 'dpf_recvfrom', 'dpf_geterror', 'dpf_ifinfo', 'read', 'write', 'sendto', 'bind', 'ioctl'] as const;
     const arg = fc.oneof(
       fc.integer({ min: -3, max: 12 }),
       fc.integer({ min: 0, max: 2 ** 32 - 1 }),

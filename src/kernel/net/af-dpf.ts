@@ -18,7 +18,9 @@
  * - Send: `dpf_send` (iovec + card index), `sendto`/`sendmsg` (a `sockaddr_dpf`), `write`/`writev`
  *   after `bind`: one whole frame per call, handed to the card through the packet socket's send
  *   path (`PacketSocket`, one bound to each card) — the iovec's views of user memory go straight
- *   to the card's writev.
+ *   to the card's writev. `dpf_send_tso` sends a TCP super-segment (`tso.ts`): checked against
+ *   the TSO contract, then given whole to a card that segments (`tsoMaxBytes`), else cut into
+ *   segments here; `dpf_send` is `dpf_send_tso` with `segmentBytes` 0.
  * - DPF's refusals come back as errnos (`DPF_ERRNO`); `dpf_geterror` gives the code, the reason
  *   and the verifier's log of the last refused attach.
  *
@@ -34,8 +36,10 @@ import {
   DPF_ERRNO,
   DPF_IFINFO_BYTES,
   DPF_IFINFO_NAME_BYTES,
+  DPF_IFINFO_F_TSO,
   DPF_IFINFO_OFF_ADDR,
   DPF_IFINFO_OFF_CARD,
+  DPF_IFINFO_OFF_FLAGS,
   DPF_IFINFO_OFF_MAC,
   DPF_IFINFO_OFF_MTU,
   DPF_IFINFO_OFF_NAME,
@@ -84,6 +88,7 @@ import { DPF_MAX_RECORD_FRAME_BYTES, FrameQueue } from './af-dpf-queue.js';
 import type { NetStack, RxHook } from './dev.js';
 import type { NetIface } from './iface.js';
 import { PacketSocket } from './packet-socket.js';
+import { TSO_MAX_FRAME_BYTES, TsoSender } from './tso.js';
 
 /** `socket()` type bits Linux lets a caller add; accepted and without effect (every descriptor is non-blocking here). */
 const SOCK_TYPE_FLAGS = O_NONBLOCK | O_CLOEXEC;
@@ -137,6 +142,12 @@ export interface AfDpfStats {
   readonly framesSent: number;
   readonly bytesSent: number;
   readonly sendErrors: number;
+  /** `dpf_send_tso` super-segments sent (by the card, or cut in software). */
+  readonly tsoFrames: number;
+  /** Segments the kernel cut in software for cards that cannot segment. */
+  readonly tsoSegmentsSoftware: number;
+  /** Super-segment sends refused, by errno name (EINVAL, EMSGSIZE; ENOBUFS when the card dropped). */
+  readonly tsoRefused: Readonly<Record<string, number>>;
   /** Successful attaches and detaches (closes and exits included), and refusals by DPF code. */
   readonly attaches: number;
   readonly detaches: number;
@@ -185,6 +196,8 @@ export class AfDpf {
   readonly #scratch = new Uint8Array(DPF_MAX_FILTER_BYTES);
   /** Reused list of iovec views for `dpf_send`. */
   readonly #iov: Uint8Array[] = [];
+  /** Checks and sends super-segments (one for all cards: a send runs to completion). */
+  readonly #tso = new TsoSender();
   readonly #refused: Record<string, number> = {};
   #framesQueued = 0;
   #queueDrops = 0;
@@ -232,6 +245,7 @@ export class AfDpf {
     iv.setUint16(DPF_IFINFO_OFF_MTU, Math.min(iface.dev.mtuBytes, 0xffff), true);
     info.set(iface.dev.mac.subarray(0, 6), DPF_IFINFO_OFF_MAC);
     info[DPF_IFINFO_OFF_PREFIX_LEN] = iface.prefixLen;
+    info[DPF_IFINFO_OFF_FLAGS] = iface.dev.tsoMaxBytes >= TSO_MAX_FRAME_BYTES ? DPF_IFINFO_F_TSO : 0;
     iv.setUint32(DPF_IFINFO_OFF_ADDR, iface.ip >>> 0, false);
     info.set(utf8.encode(iface.name).subarray(0, DPF_IFINFO_NAME_BYTES - 1), DPF_IFINFO_OFF_NAME);
     return { iface, sender, sockaddr, info };
@@ -371,10 +385,14 @@ export class AfDpf {
     return card < this.#cards.length ? card : -ENODEV;
   }
 
-  /** Send one frame gathered from `iov` (`total` bytes) out of `card`: bytes sent, or -errno. */
-  transmit(card: number, iov: readonly Uint8Array[], total: number): number {
+  /**
+   * Send one frame gathered from `iov` (`total` bytes) out of `card`: bytes sent, or -errno.
+   * `segmentBytes` > 0 makes it a TCP super-segment of that many payload bytes per segment
+   * (`TsoSender.send`); 0 an ordinary frame.
+   */
+  transmit(card: number, iov: readonly Uint8Array[], total: number, segmentBytes = 0): number {
     const c = this.#cards[card];
-    const r = c === undefined ? -ENODEV : c.sender.sendmsg(iov, total, null);
+    const r = c === undefined ? -ENODEV : segmentBytes === 0 ? c.sender.sendmsg(iov, total, null) : this.#tso.send(c.iface.dev, iov, total, segmentBytes);
     if (r >= 0) {
       this.#framesSent++;
       this.#bytesSent += r;
@@ -408,6 +426,7 @@ export class AfDpf {
   /** Counters of the socket layer. */
   stats(): AfDpfStats {
     return {
+      ...this.#tso.stats(),
       sockets: this.#sockets.size,
       framesClaimed: this.#framesQueued + this.#queueDrops,
       framesQueued: this.#framesQueued,
@@ -442,6 +461,13 @@ export class AfDpf {
     return problems;
   }
 
+  /** `dpf_send_tso` (and `dpf_send`, with `segmentBytes` 0): the iovec's views go to the card or the segmenter. */
+  #send(p: Process, f: unknown, iovPtr: number, iovcnt: number, card: number, segmentBytes: number): number {
+    if (!(f instanceof DpfSocket)) return -ENOTSOCK;
+    const total = importIovec(p, iovPtr, iovcnt, this.#iov);
+    return total < 0 ? total : f.sendOn(card, this.#iov, total, segmentBytes);
+  }
+
   /** The AF_DPF system calls (docs/dpf.md "The socket"). */
   #syscalls(clock: Clock): SyscallImpls {
     const af = this;
@@ -462,11 +488,8 @@ export class AfDpf {
         if (!(f instanceof DpfSocket)) return -ENOTSOCK;
         return waitForIo(p, clock, f, POLLIN, timeoutMs, () => f.recvBatch(p.mem, ring, len, maxFrames));
       },
-      dpf_send: (p, f, iovPtr, iovcnt, card) => {
-        if (!(f instanceof DpfSocket)) return -ENOTSOCK;
-        const total = importIovec(p, iovPtr, iovcnt, af.#iov);
-        return total < 0 ? total : f.sendOn(card, af.#iov, total);
-      },
+      dpf_send: (p, f, iovPtr, iovcnt, card) => af.#send(p, f, iovPtr, iovcnt, card, 0),
+      dpf_send_tso: (p, f, iovPtr, iovcnt, card, segmentBytes) => af.#send(p, f, iovPtr, iovcnt, card, segmentBytes),
       dpf_geterror: (p, f, buf, len) => {
         if (!(f instanceof DpfSocket)) return -ENOTSOCK;
         const text = f.lastError;
@@ -647,9 +670,9 @@ export class DpfSocket extends MessageSocket {
     return this.sendOn(card, iov, total);
   }
 
-  /** One whole frame gathered from `iov` out of card index `card`: bytes sent, or -errno. */
-  sendOn(card: number, iov: readonly Uint8Array[], total: number): number {
-    const r = this.#af.transmit(card, iov, total);
+  /** One whole frame gathered from `iov` out of card index `card` (a super-segment when `segmentBytes` > 0): bytes sent, or -errno. */
+  sendOn(card: number, iov: readonly Uint8Array[], total: number, segmentBytes = 0): number {
+    const r = this.#af.transmit(card, iov, total, segmentBytes);
     if (r >= 0) {
       this.framesSent++;
       this.bytesSent += r;

@@ -15,6 +15,7 @@ export class RecordingDevice implements NetDevice {
   readonly mac = new Uint8Array([2, 0, 0, 0, 0, 1]);
   readonly mtuBytes: number;
   readonly kind = 'memory';
+  readonly tsoMaxBytes: number = 0;
   readonly frames: Uint8Array[] = [];
   full = false;
   #dropped = 0;
@@ -43,7 +44,7 @@ export class RecordingDevice implements NetDevice {
   onDrain(_cb: () => void): void {}
   counters(): NicCounters {
     const txBytes = this.frames.reduce((s, f) => s + f.length, 0);
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.frames.length, txBytes, drops: { tx_queue_full: this.#dropped }, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0 };
+    return { rxFrames: 0, rxBytes: 0, txFrames: this.frames.length, txBytes, drops: { tx_queue_full: this.#dropped }, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
   }
   async close(): Promise<void> {}
 }

@@ -11,6 +11,13 @@
 // the queue drains in order when the fd is writable and JS hears how much went out. Later
 // frames join the queue behind it so order is kept. A full queue refuses the frame and says so.
 //
+// vnet header (a TAP opened with `vnetHdr`): every read and write starts with a 10-byte
+// struct virtio_net_hdr. Reads put it into a scratch header (readv), so the frame still lands at
+// its place in the arena with no copy; a header announcing GSO or a partial checksum is dropped
+// and counted (the host never sends either, as we never enable TUNSETOFFLOAD). Writes put a
+// header iov first: zeros for a plain frame, or a TCPV4 GSO request for a super-segment the host
+// kernel cuts into MSS-sized segments (sendTso). Queued frames keep their header in the slot.
+//
 // Close: uv_poll_stop, uv_close, then close(fd) in the close callback (a created TAP vanishes
 // then). An async env cleanup hook does the same if the environment goes away first.
 #include <errno.h>
@@ -38,6 +45,20 @@ constexpr ssize_t kEthHeaderBytes = 14;
 /** Most buffers one frame may be gathered from (UIO_FASTIOV is 8; more is legal but rare). */
 constexpr size_t kMaxIov = 64;
 
+// struct virtio_net_hdr (include/uapi/linux/virtio_net.h): flags u8, gso_type u8, then hdr_len,
+// gso_size, csum_start, csum_offset as little-endian u16 (TUNSETVNETLE).
+constexpr uint8_t kVirtioNetHdrFNeedsCsum = 1;
+constexpr uint8_t kVirtioNetHdrGsoTcpv4 = 1;
+/** The ECN bit of gso_type; the rest is the GSO kind (NONE = 0). */
+constexpr uint8_t kVirtioNetHdrGsoEcn = 0x80;
+/** The TCP checksum field's offset in the TCP header (RFC 793 §3.1). */
+constexpr uint16_t kTcpChecksumOffset = 16;
+
+void PutLe16(uint8_t* p, uint32_t v) {
+  p[0] = static_cast<uint8_t>(v);
+  p[1] = static_cast<uint8_t>(v >> 8);
+}
+
 /** Layout of the receive table shared with JS (`native-addon.ts` mirrors it). */
 enum RxMeta : uint32_t {
   kRxFrames = 0,      // frames in this batch
@@ -46,6 +67,8 @@ enum RxMeta : uint32_t {
   kRxEmpty = 3,       // zero-length reads (spurious readiness)
   kRxErrors = 4,      // failed reads
   kRxLastErrno = 5,   // errno of the last failed read
+  kRxGso = 6,         // frames whose vnet header announced GSO, dropped
+  kRxPartialCsum = 7, // frames whose vnet header said NEEDS_CSUM, dropped
   kRxHeader = 8,      // then (offset, length) pairs
 };
 
@@ -79,6 +102,7 @@ class Port : public Napi::ObjectWrap<Port> {
     return DefineClass(env, "Port",
                        {
                            InstanceMethod("send", &Port::Send),
+                           InstanceMethod("sendTso", &Port::SendTso),
                            InstanceMethod("close", &Port::Close),
                            InstanceMethod("rxBuffers", &Port::RxBuffers),
                            InstanceMethod("txQueueFrames", &Port::TxQueueFrames),
@@ -97,7 +121,7 @@ class Port : public Napi::ObjectWrap<Port> {
                        });
   }
 
-  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, queued), onError(err))
+  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, queued, tsoFrames, tsoBytes), onError(err))
   explicit Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), async_(info.Env(), "exotap") {
     Napi::Env env = info.Env();
     if (info.Length() < 6 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsFunction() ||
@@ -135,6 +159,8 @@ class Port : public Napi::ObjectWrap<Port> {
       to.netns = netns.empty() ? nullptr : netns.c_str();
       to.disableIpv6 = o.Get("disableIpv6").ToBoolean();
       to.sndbufBytes = static_cast<int>(GetU32(o, "sndbufBytes", 0));
+      to.vnetHdr = o.Get("vnetHdr").ToBoolean();
+      vnetHdrBytes_ = to.vnetHdr ? kVnetHdrBytes : 0;
       rc = openTap(to, &fds, &se);
       isTap_ = true;
     } else if (kind == "packet") {
@@ -233,7 +259,8 @@ class Port : public Napi::ObjectWrap<Port> {
 
   void ReadBatch(Napi::Env env) {
     EnsureRxBuffers(env);  // JS notices a detached arena itself and fetches rxBuffers() again
-    uint32_t frames = 0, oversize = 0, runt = 0, empty = 0, errors = 0, lastErrno = 0;
+    uint32_t frames = 0, oversize = 0, runt = 0, empty = 0, errors = 0, lastErrno = 0, gso = 0, partialCsum = 0;
+    struct iovec iov[2] = {{rxHdr_, static_cast<size_t>(vnetHdrBytes_)}, {nullptr, 0}};
     size_t used = 0;
     bool fatal = false;
     while (frames < maxBatchFrames_ && used < maxBatchBytes_) {
@@ -241,7 +268,14 @@ class Port : public Napi::ObjectWrap<Port> {
       size_t space = arenaBytes_ - used;  // >= kReadSpace by construction
       // A TAP read returns the frame's full length even when it had to cut it; MSG_TRUNC makes a
       // packet socket do the same, so "n > space" means truncated on both.
-      ssize_t n = isTap_ ? read(fd_, dst, space) : recv(fd_, dst, space, MSG_TRUNC);
+      ssize_t n;
+      if (vnetHdrBytes_ != 0) {
+        iov[1].iov_base = dst;
+        iov[1].iov_len = space;
+        n = readv(fd_, iov, 2);
+      } else {
+        n = isTap_ ? read(fd_, dst, space) : recv(fd_, dst, space, MSG_TRUNC);
+      }
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -256,6 +290,21 @@ class Port : public Napi::ObjectWrap<Port> {
         empty++;  // spurious readiness; never spin on it
         break;
       }
+      if (vnetHdrBytes_ != 0) {
+        if (n < vnetHdrBytes_) {  // never seen: the TAP writes a whole header before every frame
+          runt++;
+          continue;
+        }
+        n -= vnetHdrBytes_;
+        if ((rxHdr_[1] & ~kVirtioNetHdrGsoEcn) != 0) {
+          gso++;
+          continue;
+        }
+        if ((rxHdr_[0] & kVirtioNetHdrFNeedsCsum) != 0) {
+          partialCsum++;
+          continue;
+        }
+      }
       if (static_cast<size_t>(n) > maxFrameBytes_ || static_cast<size_t>(n) > space) {
         oversize++;
         continue;
@@ -269,13 +318,15 @@ class Port : public Napi::ObjectWrap<Port> {
       frames++;
       used += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);  // 8-aligned frame starts
     }
-    if (frames != 0 || oversize != 0 || runt != 0 || empty != 0 || errors != 0) {
+    if (frames != 0 || oversize != 0 || runt != 0 || empty != 0 || errors != 0 || gso != 0 || partialCsum != 0) {
       meta_[kRxFrames] = frames;
       meta_[kRxOversize] = oversize;
       meta_[kRxRunt] = runt;
       meta_[kRxEmpty] = empty;
       meta_[kRxErrors] = errors;
       meta_[kRxLastErrno] = lastErrno;
+      meta_[kRxGso] = gso;
+      meta_[kRxPartialCsum] = partialCsum;
       Call(env, onRx_, {});
     }
     if (fatal && !closed_) {
@@ -287,7 +338,7 @@ class Port : public Napi::ObjectWrap<Port> {
   }
 
   void DrainTx(Napi::Env env) {
-    uint32_t frames = 0, bytes = 0, errors = 0;
+    uint32_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
     while (txCount_ > 0) {
       std::vector<uint8_t>& slot = txRing_[txHead_];
       ssize_t w = write(fd_, slot.data(), slot.size());
@@ -297,8 +348,13 @@ class Port : public Napi::ObjectWrap<Port> {
         errors++;
         lastTxErrno_ = errno;
       } else {
+        uint32_t frameBytes = static_cast<uint32_t>(slot.size()) - static_cast<uint32_t>(vnetHdrBytes_);
         frames++;
-        bytes += static_cast<uint32_t>(slot.size());
+        bytes += frameBytes;
+        if (vnetHdrBytes_ != 0 && slot[1] != 0) {
+          tsoFrames++;
+          tsoBytes += frameBytes;
+        }
       }
       PopTx();
     }
@@ -306,7 +362,7 @@ class Port : public Napi::ObjectWrap<Port> {
     if (frames != 0 || errors != 0) {
       Call(env, onTx_,
            {Napi::Number::New(env, frames), Napi::Number::New(env, bytes), Napi::Number::New(env, errors),
-            Napi::Number::New(env, txCount_)});
+            Napi::Number::New(env, txCount_), Napi::Number::New(env, tsoFrames), Napi::Number::New(env, tsoBytes)});
     }
   }
 
@@ -333,28 +389,71 @@ class Port : public Napi::ObjectWrap<Port> {
 
   // send(...frameParts: Uint8Array[]): SendResult
   Napi::Value Send(const Napi::CallbackInfo& info) {
+    static const uint8_t kPlainHdr[kVnetHdrBytes] = {};  // no offload: flags 0, GSO_NONE
+    return SendParts(info, 0, kPlainHdr);
+  }
+
+  // sendTso(segmentBytes, headerBytes, checksumStart, ...frameParts: Uint8Array[]): SendResult
+  // One IPv4/TCP super-segment whose TCP checksum field holds the pseudo-header sum; the host
+  // kernel segments it (tcp_gso_segment) and completes each segment's checksum.
+  Napi::Value SendTso(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    size_t parts = info.Length();
-    if (parts == 0 || parts > kMaxIov) {
+    if (info.Length() < 4 || !info[0].IsNumber() || !info[1].IsNumber() || !info[2].IsNumber()) {
+      Napi::TypeError::New(env, "sendTso(segmentBytes, headerBytes, checksumStart, ...parts)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    uint32_t segment = info[0].As<Napi::Number>().Uint32Value();
+    uint32_t header = info[1].As<Napi::Number>().Uint32Value();
+    uint32_t csumStart = info[2].As<Napi::Number>().Uint32Value();
+    if (segment < 1 || segment > 0xffff || header > 0xffff || csumStart + kTcpChecksumOffset + 2 > header) {
+      Napi::RangeError::New(env, "sendTso: segmentBytes, headerBytes or checksumStart out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (vnetHdrBytes_ == 0) {
+      lastTxErrno_ = EOPNOTSUPP;  // opened without a vnet header: nothing to carry the request
+      return Napi::Number::New(env, kWriteError);
+    }
+    uint8_t hdr[kVnetHdrBytes];
+    hdr[0] = kVirtioNetHdrFNeedsCsum;
+    hdr[1] = kVirtioNetHdrGsoTcpv4;
+    PutLe16(hdr + 2, header);
+    PutLe16(hdr + 4, segment);
+    PutLe16(hdr + 6, csumStart);
+    PutLe16(hdr + 8, kTcpChecksumOffset);
+    return SendParts(info, 3, hdr);
+  }
+
+  /** Write (or queue) the frame gathered from info[first..]; `hdr` is its vnet header when the port has one. */
+  Napi::Value SendParts(const Napi::CallbackInfo& info, size_t first, const uint8_t* hdr) {
+    Napi::Env env = info.Env();
+    size_t parts = info.Length() - first;
+    if (info.Length() <= first || parts > kMaxIov) {
       Napi::TypeError::New(env, "send takes 1..64 Uint8Arrays").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    struct iovec iov[kMaxIov];
+    struct iovec iov[kMaxIov + 1];
+    size_t lead = vnetHdrBytes_ != 0 ? 1 : 0;
+    if (lead != 0) {
+      iov[0].iov_base = const_cast<uint8_t*>(hdr);
+      iov[0].iov_len = static_cast<size_t>(vnetHdrBytes_);
+    }
     size_t total = 0;
     for (size_t i = 0; i < parts; i++) {
       napi_typedarray_type type;
       size_t length = 0;
       void* data = nullptr;
-      if (!info[i].IsTypedArray() ||
-          napi_get_typedarray_info(env, info[i], &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      if (!info[first + i].IsTypedArray() ||
+          napi_get_typedarray_info(env, info[first + i], &type, &length, &data, nullptr, nullptr) != napi_ok ||
           (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
         Napi::TypeError::New(env, "send: every part must be a Uint8Array").ThrowAsJavaScriptException();
         return env.Undefined();
       }
-      iov[i].iov_base = data;
-      iov[i].iov_len = length;
+      iov[lead + i].iov_base = data;
+      iov[lead + i].iov_len = length;
       total += length;
     }
+    parts += lead;
+    total += static_cast<size_t>(vnetHdrBytes_);
     if (closed_) {
       lastTxErrno_ = EBADF;
       return Napi::Number::New(env, kWriteError);
@@ -594,6 +693,9 @@ class Port : public Napi::ObjectWrap<Port> {
   std::vector<std::vector<uint8_t>> txRing_;
   size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
   int lastTxErrno_ = 0;
+  /** 10 with a vnet header (IFF_VNET_HDR), else 0. */
+  int vnetHdrBytes_ = 0;
+  uint8_t rxHdr_[kVnetHdrBytes] = {};
 };
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -1,5 +1,5 @@
 // See netdev.h. Read first: Documentation/networking/tuntap.rst (TUNSETIFF, IFF_TUN_EXCL,
-// TUNSETSNDBUF), packet(7) (AF_PACKET), netdevice(7) (SIOC* ioctls), setns(2).
+// TUNSETSNDBUF, IFF_VNET_HDR), include/uapi/linux/virtio_net.h (struct virtio_net_hdr), packet(7) (AF_PACKET), netdevice(7) (SIOC* ioctls), setns(2).
 #include "netdev.h"
 
 // glibc's <net/if.h> must come before any <linux/...> header that pulls in <linux/if.h>.
@@ -238,7 +238,27 @@ int openTap(const TapOpenOptions& o, TapFds* out, SysError* e) {
   // IFF_TUN_EXCL makes creation atomic: a TAP made by someone else between the check above and
   // this call gives EBUSY instead of being attached to.
   ifr.ifr_flags = IFF_TAP | IFF_NO_PI | (o.attach ? 0 : IFF_TUN_EXCL);
+  if (o.vnetHdr) {
+    unsigned int features = 0;
+    if (ioctl(fd.get(), TUNGETFEATURES, &features) != 0) return fail(e, errno, "ioctl(TUNGETFEATURES)");
+    if ((features & IFF_VNET_HDR) == 0) {
+      e->detail = "no-vnet-hdr";
+      return fail(e, EOPNOTSUPP, "ioctl(TUNGETFEATURES)");
+    }
+    ifr.ifr_flags |= IFF_VNET_HDR;
+  }
   if (ioctl(fd.get(), TUNSETIFF, &ifr) != 0) return fail(e, errno, "ioctl(TUNSETIFF)");
+
+  if (o.vnetHdr) {
+    // The header is 10 bytes (struct virtio_net_hdr, no num_buffers) and little-endian, set
+    // explicitly: a previous user of an attached TAP may have changed either, and without
+    // TUNSETVNETLE a big-endian host would use its own byte order. No TUNSETOFFLOAD: the host
+    // must keep giving us plain frames with full checksums (only our writes carry offloads).
+    int hdrBytes = kVnetHdrBytes;
+    if (ioctl(fd.get(), TUNSETVNETHDRSZ, &hdrBytes) != 0) return fail(e, errno, "ioctl(TUNSETVNETHDRSZ)");
+    int le = 1;
+    if (ioctl(fd.get(), TUNSETVNETLE, &le) != 0 && errno != EINVAL) return fail(e, errno, "ioctl(TUNSETVNETLE)");
+  }
 
   if (o.sndbufBytes > 0) {
     int sndbuf = o.sndbufBytes;

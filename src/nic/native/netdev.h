@@ -24,7 +24,11 @@ struct TapOpenOptions {
   const char* netns = nullptr; // network namespace: a name under /run/netns or an absolute path
   bool disableIpv6 = true;     // write 1 to /proc/sys/net/ipv6/conf/<name>/disable_ipv6
   int sndbufBytes = 0;         // TUNSETSNDBUF; 0 = leave the kernel default
+  bool vnetHdr = false;        // IFF_VNET_HDR: every read and write starts with a virtio_net_hdr
 };
+
+/** Size of the virtio_net_hdr that starts every read and write of a TAP opened with `vnetHdr`. */
+constexpr int kVnetHdrBytes = 10;
 
 /** An open TAP (or packet socket): its fd, a datagram socket for SIOC* ioctls (in the TAP's namespace) and its ifindex. */
 struct TapFds {
@@ -35,7 +39,7 @@ struct TapFds {
   bool ipv6Disabled = false;  // whether the host side's IPv6 was switched off
 };
 
-/** Open /dev/net/tun non-blocking and attach it to TAP `name` (IFF_TAP|IFF_NO_PI). On error nothing is left open or created. */
+/** Open /dev/net/tun non-blocking and attach it to TAP `name` (IFF_TAP|IFF_NO_PI, and IFF_VNET_HDR with a 10-byte little-endian header if `vnetHdr`; EOPNOTSUPP with detail `no-vnet-hdr` if the kernel lacks it). On error nothing is left open or created. */
 int openTap(const TapOpenOptions& o, TapFds* out, SysError* e);
 
 /** Open an AF_PACKET raw socket bound to interface `name` (ignores its own outgoing frames). */

@@ -26,6 +26,7 @@ import { TcpStack } from '../stack.js';
 import type { TcpConnection } from '../tcb.js';
 import type { TxFrame } from '../tx-frame.js';
 import type { CloseReason } from '../types.js';
+import { wireFrames } from './tso.js';
 
 export const SERVER_MAC = 0x02_00_00_00_00_02;
 export const CLIENT_MAC = 0x02_00_00_00_00_01;
@@ -130,10 +131,11 @@ export class Host {
         now: () => clock.now,
         transmit: (f: TxFrame) => {
           opts.onTransmit?.(f);
-          const bytes = f.toBytes();
-          const eth = EthernetFrame.checked(bytes);
-          if (!isWireError(eth) && eth.ethertype === EtherType.Ipv4) this.sent.push(parseSent(bytes, clock.now, f.nic));
-          else this.raw.push(bytes);
+          for (const bytes of wireFrames(f)) {
+            const eth = EthernetFrame.checked(bytes);
+            if (!isWireError(eth) && eth.ethertype === EtherType.Ipv4) this.sent.push(parseSent(bytes, clock.now, f.nic));
+            else this.raw.push(bytes);
+          }
         },
       },
       rng: new Xoshiro128(STACK_SEED),

@@ -10,6 +10,7 @@ import type { TcpEvents } from '../core.js';
 import type { TcpConfig } from '../config.js';
 import type { TxFrame } from '../tx-frame.js';
 import { CLIENT_IP, CLIENT_MAC, SERVER_IP, SERVER_MAC } from './harness.js';
+import { wireFrames } from './tso.js';
 
 export interface LinkFaults {
   /** Probabilities in [0, 1]. */
@@ -57,7 +58,7 @@ export class NetSim {
     const mk = (side: 0 | 1): TcpStack =>
       new TcpStack({
         interfaces: [side === 0 ? { mac: SERVER_MAC, addr: SERVER_IP, prefixLen: 24, mtuBytes: 1500 } : { mac: CLIENT_MAC, addr: CLIENT_IP, prefixLen: 24, mtuBytes: 1500 }],
-        io: { now: () => this.now, transmit: (f: TxFrame) => this.#send(side === 0 ? 1 : 0, f.toBytes()) },
+        io: { now: () => this.now, transmit: (f: TxFrame) => { for (const b of wireFrames(f)) this.#send(side === 0 ? 1 : 0, b); } },
         rng: new Xoshiro128(seed * 2 + side + 1),
         events: events[side],
         config: { answerArp: true, ...config[side] },
