@@ -16,10 +16,16 @@ export function adminGet<T>(socketPath: string, path: string): Promise<T> {
   });
 }
 
-/** Frames received plus frames sent by all the daemon's cards so far. */
-export async function cardFrames(socketPath: string): Promise<number> {
-  const cards = await adminGet<Array<{ counters: { rxFrames: number; txFrames: number } }>>(socketPath, '/v1/nics');
-  return cards.reduce((a, n) => a + n.counters.rxFrames + n.counters.txFrames, 0);
+/**
+ * What the daemon sent towards the clients so far: frames its cards transmitted (every frame,
+ * Cheetah's and the kernel's: ARP, ICMP) and TCP segments Cheetah's stack sent (retransmissions
+ * and RSTs included).
+ */
+export async function sentByDaemon(socketPath: string): Promise<{ txFrames: number; tcpSegments: number }> {
+  const cards = await adminGet<Array<{ counters: { txFrames: number } }>>(socketPath, '/v1/nics');
+  const cheetah = await adminGet<{ tcp?: { segmentsOut: number } }>(socketPath, '/v1/cheetah');
+  if (cheetah.tcp === undefined) throw new Error('Cheetah is not running');
+  return { txFrames: cards.reduce((a, n) => a + n.counters.txFrames, 0), tcpSegments: cheetah.tcp.segmentsOut };
 }
 
 /** Wait until the daemon's Cheetah answers (10 s at most). */

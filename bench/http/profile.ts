@@ -7,9 +7,10 @@
  * Runs the daemon in a namespace of its own under `node --cpu-prof`, warms it up, loads it with
  * wrk on the three cards (connections split between them, as bench/http/run), stops it, and reads
  * the profile: only samples taken while the measured load ran count. Prints the busy time per
- * request, the top functions by self time and by inclusive time (µs per request each), and the
- * frames per request from the card counters. `--cheetah` is merged into the `cheetah` config
- * section (to profile a specialization switched off). The namespace and daemon always go.
+ * request, the top functions by self time and by inclusive time (µs per request each), and what
+ * the daemon sent per request (frames its cards transmitted; TCP segments). `--cheetah` is merged
+ * into the `cheetah` config section (to profile a specialization switched off). The namespace
+ * and daemon always go.
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
-import { cardFrames, waitForCheetah } from './admin.js';
+import { sentByDaemon, waitForCheetah } from './admin.js';
 
 const { values: opt } = parseArgs({
   options: {
@@ -106,11 +107,13 @@ async function main(): Promise<void> {
       throw new Error(`${(e as Error).message}:\n${log}`);
     });
     await wrk(connections, 2, close);
-    const framesBefore = await cardFrames(socketPath);
+    const sentBefore = await sentByDaemon(socketPath);
     const from = Date.now();
     const requests = await wrk(connections, durationS, close);
     const to = Date.now();
-    const framesPerRequest = ((await cardFrames(socketPath)) - framesBefore) / requests;
+    const sentAfter = await sentByDaemon(socketPath);
+    const framesPerRequest = (sentAfter.txFrames - sentBefore.txFrames) / requests;
+    const segmentsPerRequest = (sentAfter.tcpSegments - sentBefore.tcpSegments) / requests;
     // `ip netns exec` execs node, so this is the daemon itself: it writes the profile as it exits.
     daemon.kill('SIGTERM');
     await exited;
@@ -125,7 +128,7 @@ async function main(): Promise<void> {
     const lines = [
       `# bench/http/profile — ${opt.size} ${opt.mode}, ${connections} connections, ${durationS} s, cheetah ${opt.cheetah}`,
       '',
-      `${requests} requests (${(requests / ((to - from) / 1000)).toFixed(0)}/s); daemon busy ${(busy / 1000).toFixed(0)} ms = ${per(busy)} µs per request; ${framesPerRequest.toFixed(2)} frames per request.`,
+      `${requests} requests (${(requests / ((to - from) / 1000)).toFixed(0)}/s); daemon busy ${(busy / 1000).toFixed(0)} ms = ${per(busy)} µs per request; sent per request: ${framesPerRequest.toFixed(2)} frames, ${segmentsPerRequest.toFixed(2)} TCP segments.`,
       '',
       '| self µs/req | function |',
       '|---:|---|',

@@ -16,9 +16,12 @@
  *   server ns: nginx (1 worker, sendfile) and node:http, reached from the client ns over three
  *              veth pairs 198.19.<n>.1 ⇄ 198.19.<n>.2.
  * Contenders run interleaved (A B C, then B C A …) for every size and mode. Reported per run:
- * requests/s, MB/s, latency p50/p99, errors, whole-machine CPU jiffies per request, and frames per
- * request (card counters for Cheetah, veth counters for the others). Output: JSON with every raw
- * run plus a markdown table of medians and ratios to the first baseline.
+ * requests/s, MB/s, latency p50/p99, errors, whole-machine CPU jiffies per request, and what the
+ * server sent per request: frames (Cheetah: its cards' txFrames; the others: tx_packets of the
+ * server-side veths, which count GSO/TSO super-packets, so the two are not comparable 1:1) and
+ * TCP segments as they go on the wire (Cheetah: its stack's segmentsOut; the others: OutSegs +
+ * RetransSegs of the server namespace, counted per segment). Output: JSON with every raw run plus
+ * a markdown table of medians and ratios to the first baseline.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { deleteNetns, ensureNetns, execInNetns, ip, spawnInNetns } from '../../src/netns.js';
 import { packageRoot } from '../../src/util/package-root.js';
 import { busyJiffies, machineHeader, machineInfo, markdownTable, median } from '../lib/common.js';
-import { cardFrames, waitForCheetah } from './admin.js';
+import { sentByDaemon, waitForCheetah } from './admin.js';
 
 const SIZE_PATHS: Record<string, string> = {
   '0b': '/files/0b.bin',
@@ -59,14 +62,23 @@ interface Run {
   errors: number;
   non2xx: number;
   cpuJiffiesPerKReq: number;
-  framesPerReq: number;
+  /** Frames the server sent per request (veth packets may be GSO super-packets: see the header). */
+  txFramesPerReq: number;
+  /** TCP segments the server sent per request, as on the wire. */
+  tcpSegmentsPerReq: number;
 }
 
-/** A server under test: where wrk points, and how many frames crossed its links so far. */
+/** What a server sent towards the clients so far. */
+interface Sent {
+  txFrames: number;
+  tcpSegments: number;
+}
+
+/** A server under test: where wrk points, and what it has sent so far. */
 interface Contender {
   name: string;
   targets: readonly string[];
-  frames(): Promise<number>;
+  sent(): Promise<Sent>;
   stop(): Promise<void>;
 }
 
@@ -131,10 +143,26 @@ function waitForLine(child: ChildProcess, needle: string, timeoutMs: number): Pr
   });
 }
 
-async function vethFrames(): Promise<number> {
-  let n = 0;
-  for (const l of LINKS) n += (await sysfsCounter(SERVER_NS, `vs${l}`, 'rx_packets')) + (await sysfsCounter(SERVER_NS, `vs${l}`, 'tx_packets'));
-  return n;
+/**
+ * What the kernel servers (one measured at a time) sent: packets out of the server-side veths,
+ * and the server namespace's TCP segments (/proc/net/snmp OutSegs + RetransSegs, which Linux
+ * counts per segment of a GSO packet).
+ */
+async function kernelServerSent(): Promise<Sent> {
+  let txFrames = 0;
+  for (const l of LINKS) txFrames += await sysfsCounter(SERVER_NS, `vs${l}`, 'tx_packets');
+  const snmp = await execInNetns(SERVER_NS, 'cat', ['/proc/net/snmp']);
+  const [names, values] = snmp.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('Tcp:'))
+    .map((l) => l.trim().split(/\s+/));
+  const counter = (name: string): number => {
+    const i = names?.indexOf(name) ?? -1;
+    const v = Number(values?.[i]);
+    if (i < 0 || !Number.isFinite(v)) throw new Error(`no Tcp ${name} in /proc/net/snmp of ${SERVER_NS}`);
+    return v;
+  };
+  return { txFrames, tcpSegments: counter('OutSegs') + counter('RetransSegs') };
 }
 
 async function startNginx(docroot: string): Promise<Contender> {
@@ -168,7 +196,7 @@ http {
   return {
     name: 'nginx',
     targets: LINKS.map((n) => `http://198.19.${n}.2:8081`),
-    frames: vethFrames,
+    sent: kernelServerSent,
     stop: async () => void child.kill('SIGTERM'),
   };
 }
@@ -181,7 +209,7 @@ async function startNode(docroot: string): Promise<Contender> {
   return {
     name: 'node',
     targets: LINKS.map((n) => `http://198.19.${n}.2:8082`),
-    frames: vethFrames,
+    sent: kernelServerSent,
     stop: async () => void child.kill('SIGTERM'),
   };
 }
@@ -200,7 +228,7 @@ async function startCheetah(docroot: string, k: number, name: string, cheetah: o
   return {
     name,
     targets: LINKS.map((n) => `http://${subnet(n)}.2:80`),
-    frames: () => cardFrames(socketPath),
+    sent: () => sentByDaemon(socketPath),
     stop: async () => void child.kill('SIGTERM'),
   };
 }
@@ -233,11 +261,11 @@ async function measure(c: Contender, size: string, mode: Run['mode'], round: num
   const path = SIZE_PATHS[size];
   if (path === undefined) throw new Error(`unknown size ${size}`);
   const per = c.targets.map((_, i) => Math.floor(connections / c.targets.length) + (i < connections % c.targets.length ? 1 : 0));
-  const framesBefore = await c.frames();
+  const sentBefore = await c.sent();
   const cpuBefore = busyJiffies();
   const results = await Promise.all(c.targets.map((t, i) => wrk(`${t}${path}`, per[i] as number, durationS, mode === 'close')));
   const cpuAfter = busyJiffies();
-  const framesAfter = await c.frames();
+  const sentAfter = await c.sent();
   const requests = results.reduce((a, r) => a + r.requests, 0);
   const bytes = results.reduce((a, r) => a + r.bytes, 0);
   const seconds = Math.max(...results.map((r) => r.durationUs)) / 1e6;
@@ -254,7 +282,8 @@ async function measure(c: Contender, size: string, mode: Run['mode'], round: num
     errors: results.reduce((a, r) => a + r.errors.connect + r.errors.read + r.errors.write + r.errors.timeout, 0),
     non2xx: results.reduce((a, r) => a + r.errors.status, 0),
     cpuJiffiesPerKReq: requests > 0 ? ((cpuAfter - cpuBefore) / requests) * 1000 : Number.NaN,
-    framesPerReq: requests > 0 ? (framesAfter - framesBefore) / requests : Number.NaN,
+    txFramesPerReq: requests > 0 ? (sentAfter.txFrames - sentBefore.txFrames) / requests : Number.NaN,
+    tcpSegmentsPerReq: requests > 0 ? (sentAfter.tcpSegments - sentBefore.tcpSegments) / requests : Number.NaN,
   };
 }
 
@@ -300,6 +329,13 @@ async function main(): Promise<void> {
   report(runs, contenders.map((c) => c.name), { sizes, modes, rounds, durationS, connections, docroot });
 }
 
+/** What the two per-request counts of the table mean (printed under it). */
+const FRAMES_NOTE =
+  'tx frames/req: frames the server sent per request — Cheetah: its cards\' txFrames; nginx and node: tx_packets of the ' +
+  'server-side veths, where one packet may be a GSO/TSO super-packet carrying several wire segments, so these two are ' +
+  'not comparable 1:1. TCP segs/req: TCP segments the server sent per request as they go on the wire — Cheetah: its ' +
+  "stack's segmentsOut; nginx and node: OutSegs + RetransSegs of the server namespace (/proc/net/snmp, counted per segment).";
+
 function report(runs: Run[], names: string[], params: object): void {
   const base = names.find((n) => !n.startsWith('cheetah')) ?? (names[0] as string);
   const rows: Array<Array<string | number>> = [];
@@ -326,7 +362,8 @@ function report(runs: Run[], names: string[], params: object): void {
           median(g.map((r) => r.p50Ms)),
           median(g.map((r) => r.p99Ms)),
           median(g.map((r) => r.cpuJiffiesPerKReq)),
-          median(g.map((r) => r.framesPerReq)),
+          median(g.map((r) => r.txFramesPerReq)),
+          median(g.map((r) => r.tcpSegmentsPerReq)),
           g.reduce((a, r) => a + r.errors + r.non2xx, 0),
         ]);
       }
@@ -335,12 +372,14 @@ function report(runs: Run[], names: string[], params: object): void {
   const machine = machineInfo(`wrk, ${JSON.stringify(params)}; medians over interleaved rounds; ratio = median of per-round req/s ÷ ${base} req/s`);
   const md = [
     ...machineHeader('bench/http', machine),
-    markdownTable(['size', 'mode', 'server', 'req/s', `× ${base}`, 'MB/s', 'p50 ms', 'p99 ms', 'CPU jiffies/1k req', 'frames/req', 'errors'], rows),
+    markdownTable(['size', 'mode', 'server', 'req/s', `× ${base}`, 'MB/s', 'p50 ms', 'p99 ms', 'CPU jiffies/1k req', 'tx frames/req', 'TCP segs/req', 'errors'], rows),
+    '',
+    FRAMES_NOTE,
     '',
   ].join('\n');
   mkdirSync(opt.out as string, { recursive: true });
   const stamp = machine.date.replace(/[:.]/g, '-');
-  writeFileSync(join(opt.out as string, `http-${stamp}.json`), JSON.stringify({ machine, params, runs }, null, 2));
+  writeFileSync(join(opt.out as string, `http-${stamp}.json`), JSON.stringify({ machine, params, notes: { perRequestCounts: FRAMES_NOTE }, runs }, null, 2));
   writeFileSync(join(opt.out as string, `http-${stamp}.md`), md);
   process.stdout.write(md);
 }

@@ -4,13 +4,16 @@
  * stack on the host side of the cards playing the clients. Byte-exact pages on every card, one
  * DPF filter and socket per open connection and none left after, the kernel's conventional path
  * still answering ping and closed ports, hostile frames at Cheetah's sockets, SIGTERM, and no
- * leak of descriptors, filters or process memory.
+ * leak of descriptors, filters or process memory; and the admin API's counters of
+ * retransmissions, SYN cookies and TIME-WAIT against frames lost on the wire and a SYN flood.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { icmpEchoFrame, tcpFrame } from '../../test/support/frames.js';
+import { createAdminApp } from '../admin/index.js';
+import { cheetahRoutes } from '../admin/routes/cheetah.js';
 import { SIGTERM } from '../kernel/abi/index.js';
 import { DpfEngine } from '../kernel/dpf/index.js';
 import { Docroot, Kernel, NetStack } from '../kernel/index.js';
@@ -49,7 +52,13 @@ afterEach(async () => {
   for (const m of machines.splice(0)) await m.stop();
 });
 
-async function boot(options: Partial<CheetahOptions> = {}): Promise<InKernel> {
+/** What the memory wire does on the way from a card to its host side. */
+interface WireOptions {
+  /** Lose this frame Cheetah sent (it still counts in the card's counters and `hostFrames`). */
+  dropToHost?: (nic: number, frame: Uint8Array) => boolean;
+}
+
+async function boot(options: Partial<CheetahOptions> = {}, wire: WireOptions = {}): Promise<InKernel> {
   const clock = new RealClock();
   const log = rootLogger().child({ level: 'warn' });
   const cards = CARDS.map(
@@ -93,7 +102,7 @@ async function boot(options: Partial<CheetahOptions> = {}): Promise<InKernel> {
   cards.forEach((card, n) =>
     card.host.onFrame((frame) => {
       hostFrames[n]!.push(frame);
-      client.stack.input(frame, n);
+      if (wire.dropToHost?.(n, frame) !== true) client.stack.input(frame, n);
     }),
   );
   const timer = setInterval(() => {
@@ -288,5 +297,99 @@ describe('Cheetah in a kernel (memory cards, DPF sockets, docroot)', () => {
     expect(m.af.stats().sockets).toBe(0);
     expect(m.view.running).toBe(false);
     expect(m.view.lastExit).toMatchObject({ pid: m.proc.pid, code: 0 });
+  });
+});
+
+/** The TCP header fields a test looks at in a frame Cheetah sent (IPv4, any header length). */
+function tcpOf(frame: Uint8Array): { dstPort: number; seq: number; payloadLen: number } | undefined {
+  const ip = new Ipv4Packet().reset(frame, 14, frame.length - 14);
+  if (ip.protocol !== IpProtocol.Tcp) return undefined;
+  const tcp = new TcpPacket().reset(frame, 14 + ip.headerLen, ip.totalLen - ip.headerLen);
+  return { dstPort: tcp.dstPort, seq: tcp.seqNumber, payloadLen: ip.totalLen - ip.headerLen - tcp.headerLen };
+}
+
+describe('Cheetah in a kernel: what GET /v1/cheetah reports', () => {
+  it('retransmissions (frames lost on the wire), SYN cookies (a full SYN backlog) and TIME-WAIT entries', async () => {
+    const BACKLOG = 4;
+    const FLOOD_PORT = 20_000;
+    const FLOOD = 10;
+    // On card 0 the first sending of the 2nd, 5th and 8th data segment is lost; on card 1 the
+    // SYN-ACKs to the flood's ports never reach anyone (a spoofed flood: no RST comes back).
+    const seen = new Set<number>();
+    let lost = 0;
+    let retransmittedFrames = 0;
+    const m = await boot(
+      { tcp: { synBacklog: BACKLOG } },
+      {
+        dropToHost: (nic, frame) => {
+          const t = tcpOf(frame);
+          if (t === undefined) return false;
+          if (nic === 1) return t.dstPort >= FLOOD_PORT && t.dstPort < FLOOD_PORT + FLOOD;
+          if (nic !== 0 || t.payloadLen === 0) return false;
+          if (seen.has(t.seq)) {
+            retransmittedFrames++;
+            return false;
+          }
+          seen.add(t.seq);
+          if (seen.size % 3 !== 2 || lost === 3) return false;
+          lost++;
+          return true;
+        },
+      },
+    );
+    const app = await createAdminApp();
+    try {
+      await app.register(cheetahRoutes, { view: m.view });
+      await app.ready();
+      const get = async (url: string) => {
+        const r = await app.inject({ url });
+        expect(r.statusCode, url).toBe(200);
+        return r.json();
+      };
+      const before = await get('/v1/cheetah');
+      expect(before).toMatchObject({ running: true, retransmissions: { segments: 0 }, synCookiesSent: 0, connections: { timeWait: 0 } });
+
+      // Retransmissions: a 100 KB download through the losses arrives whole.
+      const dl = m.client.open(0, 'GET /files/100k.bin HTTP/1.0\r\n\r\n');
+      await m.until(() => dl.closed !== undefined && m.status().connections.open === 0);
+      expect(sha(dl.responses()[0]!.body)).toBe(sha(file('/files/100k.bin')));
+      expect(lost).toBe(3);
+      let s = await get('/v1/cheetah');
+      expect(retransmittedFrames).toBeGreaterThanOrEqual(lost);
+      expect(s.retransmissions.segments).toBe(retransmittedFrames);
+      expect(s.retransmissions.timeouts + s.retransmissions.fastRetransmits).toBeGreaterThan(0);
+      expect(s.tcp.retransmittedSegments).toBe(s.retransmissions.segments);
+      // The server closed (HTTP/1.0): its end of the connection is in TIME-WAIT.
+      expect(s.connections.timeWait).toBe(1);
+
+      // SYN cookies: SYNs nobody completes fill card 1's backlog; the rest are answered with cookies.
+      const host = m.cards[1]!.host;
+      const l3 = { src: macFromBytes(host.mac), dst: CARDS[1]!.server.mac, srcIp: CARDS[1]!.client.addr, dstIp: CARDS[1]!.server.addr };
+      for (let i = 0; i < FLOOD; i++) host.send(tcpFrame(l3, { srcPort: FLOOD_PORT + i, dstPort: 80, control: 'syn', seqNumber: 1000 * i, windowLen: 65_535 }));
+      await m.until(() => m.status().synCookiesSent === FLOOD - BACKLOG);
+      s = await get('/v1/cheetah');
+      expect(s.synCookiesSent).toBe(FLOOD - BACKLOG);
+      expect(s.connections.halfOpen).toBe(BACKLOG);
+      expect(s.listeners[1]).toMatchObject({ card: 'exo1', backlog: BACKLOG, halfOpen: BACKLOG, cookiesSent: FLOOD - BACKLOG });
+      // A real client meets the full backlog too: it completes through a cookie and is served.
+      const c = m.client.open(1, 'GET /index.html HTTP/1.0\r\n\r\n');
+      await m.until(() => c.closed !== undefined);
+      expect(sha(c.responses()[0]!.body)).toBe(sha(file('/index.html')));
+      s = await get('/v1/cheetah');
+      expect(s.synCookiesSent).toBe(FLOOD - BACKLOG + 1);
+      expect(s.tcp.synCookiesAccepted).toBe(1);
+      expect(s.listeners[1].cookiesSent).toBe(FLOOD - BACKLOG + 1);
+
+      // TIME-WAIT: both served connections, one per card, listed with their cards.
+      await m.until(() => m.status().connections.timeWait === 2);
+      s = await get('/v1/cheetah');
+      expect(s.connections.timeWait).toBe(2);
+      expect(s.tcp.timeWaitEntries).toBe(2);
+      const tw = await get('/v1/cheetah/time-wait');
+      expect(tw.total).toBe(2);
+      expect(tw.items.map((e: { card: string }) => e.card).sort()).toEqual(['exo0', 'exo1']);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -14,7 +14,7 @@ import type { TcpConfig } from './config.js';
 import { ArpCache } from './arp-cache.js';
 import type { SequenceSecrets } from './isn.js';
 import type { TcpListener } from './listener.js';
-import { HEADER_BUF_BYTES, output, sendAck, sendResetOnTcb, windowField } from './output.js';
+import { HEADER_BUF_BYTES, output, prepareTcbHeader, sendAck, sendResetOnTcb, windowField } from './output.js';
 import type { RangeChecksums } from './send-queue.js';
 import { seqAdd, seqSub } from './seqnum.js';
 import { Tcb, type TcpCallResult, type TcpConnection } from './tcb.js';
@@ -411,6 +411,12 @@ export class StackCore {
     this.#queueFin(t);
     this.kick(t);
     return 'ok';
+  }
+
+  /** Set the DSCP of a connection's header template (rewritten now unless ARP has not yet given the peer's MAC). */
+  appSetDiffServ(t: Tcb, dscp: number): void {
+    t.dscp = dscp;
+    if (!t.awaitingArp) prepareTcbHeader(this, t);
   }
 
   appAbort(t: Tcb): TcpCallResult {

@@ -633,7 +633,7 @@ function onRetransmitTimeout(core: StackCore, t: Tcb, now: number): void {
   const c = core.config;
   const st = t.state;
   if (st === TcpState.SynSent || st === TcpState.SynReceived) {
-    const giveUp = st === TcpState.SynSent ? now - t.openedAt >= c.synGiveUpMs : t.synRetransmits >= c.synAckRetries;
+    const giveUp = st === TcpState.SynSent ? now - t.openedAt >= t.synGiveUpMs : t.synRetransmits >= c.synAckRetries;
     if (giveUp) {
       core.counters.timeouts++;
       core.freeTcb(t, t.awaitingArp ? 'unreachable' : 'timeout');
@@ -654,7 +654,7 @@ function onRetransmitTimeout(core: StackCore, t: Tcb, now: number): void {
     return;
   }
   if (t.persisting) {
-    if (t.lastAckRecvAt !== 0 && now - t.lastAckRecvAt >= c.dataGiveUpMs) {
+    if (t.lastAckRecvAt !== 0 && now - t.lastAckRecvAt >= t.dataGiveUpMs) {
       core.counters.timeouts++;
       core.freeTcb(t, 'timeout');
       return;
@@ -674,7 +674,7 @@ function onRetransmitTimeout(core: StackCore, t: Tcb, now: number): void {
   if (t.timeoutCount === 0) {
     t.firstTimeoutAt = now;
     t.ssthresh = Math.max(seqSub(t.sndMax, t.sndUna) >>> 1, 2 * t.mss);
-  } else if (now - t.firstTimeoutAt >= c.dataGiveUpMs) {
+  } else if (now - t.firstTimeoutAt >= t.dataGiveUpMs) {
     core.counters.timeouts++;
     core.freeTcb(t, 'timeout');
     return;

@@ -64,7 +64,7 @@ const TSO_MAX_PAYLOAD_BYTES = 0xffff - 20 - 60;
 /**
  * Write the constant Ethernet, IPv4 and TCP-port fields of a header template into `buf` and
  * return the partial sum of the constant IPv4 header words (everything but Total Length,
- * Identification and the checksum).
+ * Identification and the checksum). `tos` is the IPv4 DS field (DSCP << 2; ECN 0).
  */
 export function prepareHeader(
   buf: Uint8Array,
@@ -75,12 +75,13 @@ export function prepareHeader(
   srcPort: number,
   dstPort: number,
   ttl: number,
+  tos = 0,
 ): number {
   set48(buf, ETH_AT, peerMac);
   set48(buf, ETH_AT + 6, localMac);
   set16(buf, ETH_AT + 12, EtherType.Ipv4);
   buf[IP_AT] = 0x45;
-  buf[IP_AT + 1] = 0;
+  buf[IP_AT + 1] = tos;
   set16(buf, IP_AT + 6, IP_DF);
   buf[IP_AT + 8] = ttl;
   buf[IP_AT + 9] = IpProtocol.Tcp;
@@ -88,12 +89,12 @@ export function prepareHeader(
   set32(buf, IP_AT + 16, dst);
   set16(buf, TCP_AT, srcPort);
   set16(buf, TCP_AT + 2, dstPort);
-  return 0x4500 + IP_DF + ((ttl << 8) | IpProtocol.Tcp) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
+  return (0x4500 | tos) + IP_DF + ((ttl << 8) | IpProtocol.Tcp) + (src >>> 16) + (src & 0xffff) + (dst >>> 16) + (dst & 0xffff);
 }
 
-/** Point the TCB's header template at its peer (called once the peer's MAC is known). */
+/** Point the TCB's header template at its peer (once the peer's MAC is known, and when its DSCP changes). */
 export function prepareTcbHeader(core: StackCore, t: Tcb): void {
-  t.ipBaseSum = prepareHeader(t.hdr, t.localMac, t.peerMac, t.localAddr, t.remoteAddr, t.localPort, t.remotePort, core.config.ttl);
+  t.ipBaseSum = prepareHeader(t.hdr, t.localMac, t.peerMac, t.localAddr, t.remoteAddr, t.localPort, t.remotePort, core.config.ttl, t.dscp << 2);
   t.pseudoBaseSum = pseudoHeaderSum(t.localAddr, t.remoteAddr, IpProtocol.Tcp, 0);
 }
 
@@ -430,7 +431,7 @@ export function output(core: StackCore, t: Tcb, force = false): void {
       const all = len === remaining;
       // Sender SWS avoidance (RFC 9293 §3.8.6.2.1) and Nagle (§3.7.4); with nothing in flight
       // no ACK will reopen the question, so the persist timer doubles as the override timeout.
-      if (!force && len < t.mss && !(all && (!c.nagle || flight === 0)) && len < t.maxSndWnd >>> 1) {
+      if (!force && len < t.mss && !(all && (!t.nagle || flight === 0)) && len < t.maxSndWnd >>> 1) {
         if (flight === 0 && !t.persisting) {
           t.persisting = true;
           t.rtoAt = now + t.rtt.rtoMs;

@@ -63,6 +63,15 @@ export interface ConnectOptions {
   remoteMac?: number;
 }
 
+/**
+ * True for an address no peer on card `itf` can have: unspecified, broadcast (limited or the
+ * card's subnet), multicast, class E, loopback, or the card's own. Segments from it are dropped
+ * (RFC 9293 MUST-63, RFC 1122 §3.2.1.3) and an OPEN to it is refused (MUST-46).
+ */
+function isInvalidPeer(itf: TcpInterface, addr: number): boolean {
+  return isIpv4MartianSource(addr) || addr === ipv4SubnetBroadcast(itf.addr, itf.prefixLen) || addr === itf.addr;
+}
+
 const EPHEMERAL_FIRST = 49_152;
 const EPHEMERAL_COUNT = 65_536 - EPHEMERAL_FIRST;
 
@@ -108,13 +117,18 @@ export class TcpStack {
     });
   }
 
-  /** Open a connection (RFC 9293 §3.10.1 active OPEN). Events: `onConnect` or `onClose`. */
+  /**
+   * Open a connection (RFC 9293 §3.10.1 active OPEN) from card `nic`'s address. Events:
+   * `onConnect` or `onClose`. 'invalid' for a bad card or port, or a remote address no host can
+   * have (broadcast, multicast, unspecified, loopback, our own: MUST-46).
+   */
   connect(opts: ConnectOptions): TcpConnection | 'invalid' | 'address-in-use' | 'connection-limit' {
     const core = this.#core;
     const itf = core.interfaces[opts.nic];
     if (itf === undefined || !Number.isInteger(opts.remotePort) || opts.remotePort < 1 || opts.remotePort > 65_535) return 'invalid';
     if (core.conns.size >= core.config.maxConnections) return 'connection-limit';
     const remoteAddr = opts.remoteAddr >>> 0;
+    if (isInvalidPeer(itf, remoteAddr)) return 'invalid';
     const localPort = opts.localPort ?? this.#ephemeralPort(itf.addr, remoteAddr, opts.remotePort);
     if (localPort === undefined || localPort < 1 || localPort > 65_535) return localPort === undefined ? 'address-in-use' : 'invalid';
     if (core.conns.get(itf.addr, localPort, remoteAddr, opts.remotePort) !== undefined) return 'address-in-use';
@@ -292,7 +306,7 @@ export class TcpStack {
       core.drop('notForUs');
       return;
     }
-    if (isIpv4MartianSource(src) || src === ipv4SubnetBroadcast(itf.addr, itf.prefixLen) || src === itf.addr) {
+    if (isInvalidPeer(itf, src)) {
       core.drop('martian');
       return;
     }

@@ -16,8 +16,8 @@ import { TCP_STATE_NAMES, TcpState, type CloseReason, type TcpConnectionStats } 
 
 let nextId = 1;
 
-/** Result of an application call on a connection. */
-export type TcpCallResult = 'ok' | 'invalid-state';
+/** Result of an application call on a connection: 'invalid' for a bad argument. */
+export type TcpCallResult = 'ok' | 'invalid-state' | 'invalid';
 
 export class Tcb implements TimerOwner {
   readonly id = nextId++;
@@ -85,6 +85,14 @@ export class Tcb implements TimerOwner {
   caAcked = 0;
   lastSendAt = 0;
 
+  /** Differentiated Services codepoint of every segment (RFC 2474); the application sets it (MUST-48). */
+  dscp = 0;
+  /** Nagle's algorithm on this connection (RFC 9293 §3.7.4); the application may switch it (MUST-17). */
+  nagle: boolean;
+  /** R2 of this connection (ms): data and zero-window give-up, and SYN give-up of an active open (MUST-20..23). */
+  dataGiveUpMs: number;
+  synGiveUpMs: number;
+
   rtt: RttEstimator;
   /** Karn: one segment timed at a time, never a retransmitted one. */
   rttTiming = false;
@@ -147,6 +155,9 @@ export class Tcb implements TimerOwner {
     this.core = core;
     this.hdr = hdr;
     const c = core.config;
+    this.nagle = c.nagle;
+    this.dataGiveUpMs = c.dataGiveUpMs;
+    this.synGiveUpMs = c.synGiveUpMs;
     this.rtt = new RttEstimator(c.initialRtoMs, c.rtoMinMs, c.rtoMaxMs);
     this.rx = new RxBuffer(c.rcvBufBytes, c.reassemblyMaxRanges, core.allocRing);
     this.handle = new TcpConnection(this);
@@ -243,6 +254,47 @@ export class TcpConnection {
   /** Reset the connection now (RST to the peer when synchronized) and free it. */
   abort(): TcpCallResult {
     return this.#tcb.core.appAbort(this.#tcb);
+  }
+
+  /**
+   * Nagle's algorithm on this connection (RFC 9293 §3.7.4, MUST-17): when on, a segment smaller
+   * than the MSS waits while earlier data is unacknowledged. Starts as the stack's `nagle`
+   * setting; switching it off sends what it was holding.
+   */
+  setNagle(on: boolean): TcpCallResult {
+    const t = this.#tcb;
+    if (t.state === TcpState.Closed) return 'invalid-state';
+    t.nagle = on;
+    if (!on) t.core.kick(t);
+    return 'ok';
+  }
+
+  /**
+   * R2 of this connection (RFC 9293 MUST-21), in ms: how long unacknowledged data or an
+   * unanswered zero-window probe, and during an active open the SYN, is retransmitted before the
+   * connection ends with `onClose('timeout')`. Starts as the stack's `dataGiveUpMs` and
+   * `synGiveUpMs`; any positive value is allowed here (Infinity: never), the stack-wide settings
+   * keep the RFC's lower bounds. 'invalid' for anything but a positive number.
+   */
+  setGiveUpMs(ms: number): TcpCallResult {
+    const t = this.#tcb;
+    if (t.state === TcpState.Closed) return 'invalid-state';
+    if (!(ms > 0)) return 'invalid';
+    t.dataGiveUpMs = ms;
+    t.synGiveUpMs = ms;
+    return 'ok';
+  }
+
+  /**
+   * The Differentiated Services codepoint (0–63, RFC 2474) of every segment this connection sends
+   * from now on, RST included (RFC 9293 MUST-48); ECN stays 0. 'invalid' outside 0–63.
+   */
+  setDiffServ(dscp: number): TcpCallResult {
+    const t = this.#tcb;
+    if (t.state === TcpState.Closed) return 'invalid-state';
+    if (!Number.isInteger(dscp) || dscp < 0 || dscp > 63) return 'invalid';
+    t.core.appSetDiffServ(t, dscp);
+    return 'ok';
   }
 
   /** A snapshot for the admin API. */

@@ -4,7 +4,7 @@
  * with mid-space ISNs and with ISNs near the 2^32 wrap.
  */
 import { describe, expect, it } from 'vitest';
-import { ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr } from '../../wire/index.js';
+import { ArpOperation, ArpPacket, ArpRepr, EtherType, EthernetFrame, EthernetRepr, ipv4ToString } from '../../wire/index.js';
 import { seqAdd } from './seqnum.js';
 import type { TcpConnection } from './tcb.js';
 import {
@@ -22,7 +22,7 @@ import {
   established,
   flagsOf,
 } from './testing/harness.js';
-import { TcpState } from './types.js';
+import { TcpState, type CloseReason } from './types.js';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -54,6 +54,16 @@ describe.each(ISN_CASES)('SYN-SENT: active open ($name)', ({ clientIsn, serverIs
     expect(host.take().map((s) => Math.round((s.at - start) / 1000))).toEqual([1, 3, 7, 15, 31, 63, 123]);
     expect(host.log.closed).toEqual([{ conn, reason: 'timeout' }]);
     expect(host.stack.counters().connections).toBe(0);
+  });
+
+  it('MUST-21/22: the application can give up an open sooner (R2 of the connection covers the SYN)', () => {
+    const { host, conn } = connecting();
+    expect(conn.setGiveUpMs(5000)).toBe('ok');
+    const start = host.clock.now;
+    host.advance(60_000);
+    // Retransmitted at 1 and 3 s; at 7 s the SYN has gone unanswered longer than 5 s.
+    expect(host.take().map((s) => Math.round((s.at - start) / 1000))).toEqual([1, 3]);
+    expect(host.log.closed).toEqual([{ conn, reason: 'timeout' }]);
   });
 
   it('RST with an acceptable ACK refuses the connection; without an ACK it is ignored', () => {
@@ -321,28 +331,127 @@ describe.each(ISN_CASES)('TIME-WAIT ($name)', ({ clientIsn, serverIss }) => {
   });
 });
 
+/**
+ * RFC 9293 §3.10.7.4 "first, check the sequence number" and "second, check the RST bit", with
+ * RFC 5961 §3.2, in every synchronized state: a RST outside the receive window is dropped
+ * silently (just past either edge and far away); one inside it but not at RCV.NXT gets a
+ * challenge ACK <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK> and changes nothing; one at RCV.NXT resets.
+ * TIME-WAIT ignores every RST (RFC 1337; see the TIME-WAIT tests), so it sends no challenge ACK:
+ * no RST the peer could send in answer would be taken.
+ */
 describe.each(ISN_CASES)('RST in each synchronized state ($name)', ({ clientIsn, serverIss }) => {
-  type Setup = (e: ReturnType<typeof established>) => void;
-  const states: [string, TcpState, Setup][] = [
-    ['ESTABLISHED', TcpState.Established, () => undefined],
-    ['FIN-WAIT-1', TcpState.FinWait1, (e) => void (e.conn.close(), e.peer.take())],
-    ['FIN-WAIT-2', TcpState.FinWait2, (e) => void (e.conn.close(), e.peer.take(), e.peer.send({ flags: 'A' }))],
-    ['CLOSE-WAIT', TcpState.CloseWait, (e) => void (e.peer.send({ flags: 'FA' }), e.peer.take())],
-    ['CLOSING', TcpState.Closing, (e) => void (e.conn.close(), e.peer.send({ flags: 'FA', ackOff: -1 }), e.peer.take())],
-    ['LAST-ACK', TcpState.LastAck, (e) => void (e.peer.send({ flags: 'FA' }), e.conn.close(), e.peer.take())],
+  interface Target {
+    host: Host;
+    peer: Peer;
+    /** The state now (CLOSED once gone; a passive SYN-RECEIVED is seen through the half-open count). */
+    state(): TcpState;
+    /** Bytes from RCV.NXT to the right edge of the window last advertised. */
+    rcvWnd: number;
+    /** What an exact RST ends in: onClose's reason, or 'listen' for a passive open (no event). */
+    reset: CloseReason | 'listen' | 'ignored';
+  }
+
+  function fromEstablished(setup: (e: ReturnType<typeof established>) => void): () => Target {
+    return () => {
+      const e = established({ clientIsn, serverIss });
+      setup(e);
+      e.host.take();
+      return { host: e.host, peer: e.peer, state: () => e.conn.state, rcvWnd: e.conn.stats().rcvWnd, reset: 'reset' };
+    };
+  }
+
+  const states: [string, TcpState, () => Target][] = [
+    [
+      'SYN-RECEIVED (passive open)',
+      TcpState.SynReceived,
+      () => {
+        const host = new Host({ serverIss });
+        host.stack.listen({ addr: 0, port: SERVER_PORT });
+        const peer = new Peer(host, clientIsn);
+        peer.send({ flags: 'S', ...LINUX_SYN });
+        const [synAck] = peer.take();
+        const state = () => (host.stack.counters().halfOpen === 1 ? TcpState.SynReceived : TcpState.Closed);
+        return { host, peer, state, rcvWnd: synAck!.seg.windowLen, reset: 'listen' };
+      },
+    ],
+    [
+      'SYN-RECEIVED (simultaneous open)',
+      TcpState.SynReceived,
+      () => {
+        const host = new Host({ serverIss });
+        const conn = host.stack.connect({ nic: 0, remoteAddr: CLIENT_IP, remotePort: CLIENT_PORT, localPort: SERVER_PORT, remoteMac: CLIENT_MAC }) as TcpConnection;
+        const peer = new Peer(host, clientIsn);
+        peer.take();
+        peer.send({ flags: 'S', ...LINUX_SYN });
+        peer.take();
+        return { host, peer, state: () => conn.state, rcvWnd: conn.stats().rcvWnd, reset: 'refused' };
+      },
+    ],
+    ['ESTABLISHED', TcpState.Established, fromEstablished(() => undefined)],
+    ['FIN-WAIT-1', TcpState.FinWait1, fromEstablished((e) => void (e.conn.close(), e.peer.take()))],
+    ['FIN-WAIT-2', TcpState.FinWait2, fromEstablished((e) => void (e.conn.close(), e.peer.take(), e.peer.send({ flags: 'A' })))],
+    ['CLOSE-WAIT', TcpState.CloseWait, fromEstablished((e) => void (e.peer.send({ flags: 'FA' }), e.peer.take()))],
+    ['CLOSING', TcpState.Closing, fromEstablished((e) => void (e.conn.close(), e.peer.send({ flags: 'FA', ackOff: -1 }), e.peer.take()))],
+    ['LAST-ACK', TcpState.LastAck, fromEstablished((e) => void (e.peer.send({ flags: 'FA' }), e.conn.close(), e.peer.take()))],
+    [
+      'TIME-WAIT',
+      TcpState.TimeWait,
+      () => {
+        const e = established({ clientIsn, serverIss });
+        e.conn.close();
+        e.peer.take();
+        e.peer.send({ flags: 'FA' });
+        e.peer.take();
+        const [tw] = [...e.host.stack.timeWaitEntries()];
+        const state = () => (e.host.stack.counters().timeWaitEntries === 1 ? TcpState.TimeWait : TcpState.Closed);
+        return { host: e.host, peer: e.peer, state, rcvWnd: tw!.windowField, reset: 'ignored' };
+      },
+    ],
   ];
 
-  it.each(states)('%s: an exact RST resets, an inexact one in window gets a challenge ACK', (_n, state, setup) => {
-    const e = established({ clientIsn, serverIss });
-    setup(e);
-    expect(e.conn.state).toBe(state);
-    e.host.take();
-    e.peer.send({ flags: 'R', seqOff: 10 }, { advance: false });
-    expect(e.host.take().map((s) => flagsOf(s.seg))).toEqual(['A']);
-    expect(e.conn.state).toBe(state);
-    e.peer.send({ flags: 'R' }, { advance: false });
-    expect(e.host.log.closed).toEqual([{ conn: e.conn, reason: 'reset' }]);
-    expect(e.host.take()).toEqual([]);
+  it.each(states)('%s: a RST outside the window is dropped silently, just past either edge or far away', (_n, state, make) => {
+    for (const flags of ['R', 'RA']) {
+      const t = make();
+      expect(t.state()).toBe(state);
+      expect(t.rcvWnd).toBeGreaterThan(1);
+      const closed = t.host.log.closed.length;
+      for (const seqOff of [-1, t.rcvWnd, 0x4000_0000, -0x4000_0000]) {
+        t.peer.send({ flags, seqOff }, { advance: false });
+        expect(t.host.take(), `${flags} at RCV.NXT${seqOff < 0 ? '' : '+'}${seqOff}`).toEqual([]);
+        expect(t.state()).toBe(state);
+      }
+      const drops = t.host.stack.counters().drops;
+      expect(state === TcpState.TimeWait ? drops.rstInTimeWait : drops.rstOutOfWindow).toBe(4);
+      expect(t.host.log.closed).toHaveLength(closed);
+    }
+  });
+
+  it.each(states)('%s: a RST in the window but not at RCV.NXT gets one challenge ACK and changes nothing; one at RCV.NXT resets', (_n, state, make) => {
+    const timeWait = state === TcpState.TimeWait;
+    // Both ends of the window: RCV.NXT+1 (with ACK set, as Linux sends) and the last byte in it.
+    for (const [flags, edge] of [['RA', 'first'], ['R', 'last']] as const) {
+      const t = make();
+      const seqOff = edge === 'first' ? 1 : t.rcvWnd - 1;
+      t.peer.send({ flags, seqOff }, { advance: false });
+      expect(brief(t.host.take()), `${flags} at RCV.NXT+${seqOff}`).toEqual(timeWait ? [] : [['A', t.peer.serverNxt, t.peer.nxt, 0]]);
+      expect(t.state()).toBe(state);
+      // Another within 500 ms gets none (RFC 5961 §7, limited per connection).
+      t.peer.send({ flags, seqOff: edge === 'first' ? 2 : seqOff - 1 }, { advance: false });
+      expect(t.host.take()).toEqual([]);
+      expect(t.host.stack.counters()).toMatchObject({ challengeAcks: timeWait ? 0 : 1, invalidAcksSuppressed: timeWait ? 0 : 1 });
+      expect(t.state()).toBe(state);
+    }
+    const t = make();
+    t.peer.send({ flags: 'R' }, { advance: false });
+    expect(t.host.take()).toEqual([]);
+    if (t.reset === 'ignored') {
+      expect(t.state()).toBe(state);
+      expect(t.host.stack.counters().drops.rstInTimeWait).toBe(1);
+      return;
+    }
+    expect(t.state()).toBe(TcpState.Closed);
+    expect(t.host.stack.counters().resetsReceived).toBe(1);
+    expect(t.host.log.closed.map((c) => c.reason)).toEqual(t.reset === 'listen' ? [] : [t.reset]);
   });
 });
 
@@ -355,5 +464,17 @@ describe('connect() arguments', () => {
     expect(host.stack.connect({ nic: 0, remoteAddr: CLIENT_IP, remotePort: 80, localPort: 1234, remoteMac: CLIENT_MAC })).toBe('address-in-use');
     const c = host.stack.connect({ nic: 0, remoteAddr: CLIENT_IP, remotePort: 80, remoteMac: CLIENT_MAC }) as TcpConnection;
     expect(c.localPort).toBeGreaterThanOrEqual(49_152);
+  });
+
+  it('MUST-46: an OPEN to a broadcast, multicast, class E, unspecified, loopback or our own address is refused', () => {
+    const host = new Host();
+    // 255.255.255.255, the subnet broadcast, 224.0.0.1, 239.255.255.255, 240.0.0.1, 0.0.0.0, 127.0.0.1, ours.
+    for (const addr of [0xffff_ffff, 0xc612_00ff, 0xe000_0001, 0xefff_ffff, 0xf000_0001, 0, 0x7f00_0001, SERVER_IP]) {
+      expect(host.stack.connect({ nic: 0, remoteAddr: addr, remotePort: 80, remoteMac: CLIENT_MAC }), ipv4ToString(addr)).toBe('invalid');
+      expect(host.stack.connect({ nic: 0, remoteAddr: addr, remotePort: 80 }), ipv4ToString(addr)).toBe('invalid');
+    }
+    expect(host.take()).toEqual([]);
+    expect(host.raw).toEqual([]);
+    expect(host.stack.counters()).toMatchObject({ connections: 0, activeOpens: 0 });
   });
 });

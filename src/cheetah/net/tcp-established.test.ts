@@ -1,13 +1,31 @@
 /**
  * ESTABLISHED: data transfer, ACK policy, segment acceptability, RST/SYN/ACK validation
- * (RFC 5961), PAWS, windows (zero window, shrink, SWS), retransmission (RFC 6298, Karn),
- * fast retransmit and NewReno, and the send-by-reference path. Every scenario runs with
- * mid-space ISNs and with ISNs near the 2^32 wrap.
+ * (RFC 5961), PAWS, options on any segment, ICMP errors, windows (unsigned, zero, shrink, SWS),
+ * segment size, Nagle, TTL, Diffserv and option encoding, retransmission (RFC 6298, Karn,
+ * congestion avoidance, per-connection R2), fast retransmit and NewReno, and the
+ * send-by-reference path. Every scenario runs with mid-space ISNs and with ISNs near the 2^32
+ * wrap.
  */
 import { describe, expect, it } from 'vitest';
+import { Icmpv4Packet, Icmpv4Repr, Icmpv4Unreachable, IpProtocol } from '../../wire/index.js';
 import { seqAdd } from './seqnum.js';
 import { precomputeChecksums } from './send-queue.js';
-import { ISN_CASES, MSS, brief, established, flagsOf, type Sent } from './testing/harness.js';
+import {
+  CLIENT_IP,
+  CLIENT_MAC,
+  CLIENT_PORT,
+  Host,
+  ISN_CASES,
+  MSS,
+  SERVER_INTERFACE,
+  SERVER_PORT,
+  brief,
+  clientIpFrame,
+  established,
+  flagsOf,
+  rawOptionsFrame,
+  type Sent,
+} from './testing/harness.js';
 import type { TxFrame } from './tx-frame.js';
 import { TcpState } from './types.js';
 
@@ -19,6 +37,26 @@ function bytes(n: number, seed = 1): Uint8Array {
 
 function payloadOf(sent: readonly Sent[]): number[] {
   return sent.flatMap((s) => Array.from(s.seg.payload));
+}
+
+const lengths = (sent: readonly Sent[]) => sent.map((s) => s.seg.payload.length);
+
+/** A 32-bit value as four option bytes (network order). */
+const u32 = (v: number) => [v >>> 24, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff];
+
+/** An ICMP error from a router on the link about `about` (the IP header and 8 bytes it quotes). */
+function icmpErrorFrame(icmp: { kind: 'dst-unreachable' | 'time-exceeded'; code: number } | { kind: 'other'; msgType: number; code: number }, about: Sent): Uint8Array {
+  const quoted = about.bytes.subarray(14, 14 + 20 + 8);
+  const repr: Icmpv4Repr =
+    icmp.kind === 'other'
+      ? { kind: 'other', msgType: icmp.msgType, code: icmp.code, restOfHeader: 0, data: quoted }
+      : icmp.kind === 'dst-unreachable'
+        ? { kind: 'dst-unreachable', code: icmp.code, nextHopMtu: 0, quoted }
+        : { kind: 'time-exceeded', code: icmp.code, quoted };
+  const len = Icmpv4Repr.bufferLen(repr);
+  const { frame, at } = clientIpFrame(IpProtocol.Icmp, len, { src: ((CLIENT_IP & ~0xff) | 0xfe) >>> 0 });
+  Icmpv4Repr.emit(repr, Icmpv4Packet.unchecked(frame, at, len));
+  return frame;
 }
 
 describe.each(ISN_CASES)('ESTABLISHED: receiving ($name)', ({ clientIsn, serverIss }) => {
@@ -102,6 +140,50 @@ describe.each(ISN_CASES)('ESTABLISHED: receiving ($name)', ({ clientIsn, serverI
     expect(conn.readable).toBe(20);
     conn.read(new Uint8Array(20));
     expect(conn.readEnded).toBe(true);
+  });
+});
+
+describe.each(ISN_CASES)('ESTABLISHED: options and the IP layer ($name)', ({ clientIsn, serverIss }) => {
+  it('MUST-5/6: options are read on any segment: SYN-only ones on a data segment change nothing, unknown ones are skipped, the data is taken', () => {
+    const { host, peer, conn } = established({ clientIsn, serverIss });
+    const mss = conn.mss;
+    // prettier-ignore
+    host.inject(rawOptionsFrame(peer.seg({ flags: 'PA', data: 'hello' }), [
+      2, 4, 0, 64, // MSS 64: meaningful only on a SYN (RFC 9293 §3.7.1)
+      1, 3, 3, 14, // window scale 14: only on a SYN (RFC 7323 §2.2)
+      253, 4, 0, 0, // experimental: unknown to us
+      1, 1, 8, 10, ...u32(peer.tsVal + 1), ...u32(peer.tsRecent), // timestamps, newer
+    ]));
+    peer.nxt = seqAdd(peer.nxt, 5);
+    expect(conn.readable).toBe(5);
+    expect(conn.mss).toBe(mss);
+    expect(conn.stats().sndWnd).toBe(65_535 << 7);
+    conn.send(bytes(2 * mss));
+    const out = peer.take();
+    expect(lengths(out)).toEqual([mss, mss]);
+    expect(out[0]!.seg.ackNumber).toBe(peer.nxt);
+    expect(out[0]!.seg.timestamp?.tsEcr).toBe(peer.tsVal + 1);
+  });
+
+  it('MUST-54/55/56: ICMP errors about the connection (unreachable 0/1/5, source quench, time exceeded, parameter problem) never abort it: ICMP is not the stack\'s, each is dropped and counted', () => {
+    const { host, peer, conn } = established({ clientIsn, serverIss });
+    conn.send(bytes(100));
+    const [seg] = peer.take();
+    const errors = [
+      { kind: 'dst-unreachable', code: Icmpv4Unreachable.NetUnreachable },
+      { kind: 'dst-unreachable', code: Icmpv4Unreachable.HostUnreachable },
+      { kind: 'dst-unreachable', code: Icmpv4Unreachable.SrcRouteFailed },
+      { kind: 'other', msgType: 4, code: 0 }, // source quench (deprecated, RFC 6633)
+      { kind: 'time-exceeded', code: 0 },
+      { kind: 'other', msgType: 12, code: 0 }, // parameter problem
+    ] as const;
+    for (const e of errors) host.inject(icmpErrorFrame(e, seg!));
+    expect(host.take()).toEqual([]);
+    expect(conn.state).toBe(TcpState.Established);
+    expect(host.stack.counters().drops.ipProtocol).toBe(errors.length);
+    peer.send({ flags: 'A' });
+    expect(conn.unackedBytes).toBe(0);
+    expect(host.log.closed).toEqual([]);
   });
 });
 
@@ -323,6 +405,108 @@ describe.each(ISN_CASES)('ESTABLISHED: sending ($name)', ({ clientIsn, serverIss
   });
 });
 
+describe.each(ISN_CASES)('ESTABLISHED: segment size, Nagle, TTL, option encoding ($name)', ({ clientIsn, serverIss }) => {
+  it.each([
+    ['the peer\'s MSS', 1000, 1500, 1000 - 12],
+    ['our MTU', 9000, 1500, 1460 - 12],
+    ['our smaller MTU', 1460, 1280, 1240 - 12],
+  ])('MUST-16: a full segment is min(peer MSS, our MTU − 40) less the timestamp option (limited by %s)', (_n, peerMss, mtuBytes, want) => {
+    const { host, conn } = established({ clientIsn, serverIss, interfaces: [{ ...SERVER_INTERFACE, mtuBytes }], synOpts: { mss: peerMss } });
+    expect(conn.mss).toBe(want);
+    conn.send(bytes(3 * want + 5));
+    const out = host.take();
+    expect(lengths(out)).toEqual([want, want, want, 5]);
+    expect(Math.max(...out.map((s) => s.bytes.length - 14))).toBeLessThanOrEqual(mtuBytes);
+  });
+
+  it('MUST-17: the application switches Nagle per connection: on, a small write waits for the ACK of data in flight; off, it goes at once', () => {
+    const { peer, conn } = established({ clientIsn, serverIss, config: { nagle: true } });
+    conn.send(bytes(100));
+    expect(lengths(peer.take())).toEqual([100]);
+    conn.send(bytes(50, 2));
+    expect(peer.take()).toEqual([]);
+    peer.send({ flags: 'A' });
+    expect(lengths(peer.take())).toEqual([50]);
+    conn.send(bytes(20, 3));
+    expect(peer.take()).toEqual([]);
+    // Switched off: what it held goes now, and later small writes go with data in flight.
+    expect(conn.setNagle(false)).toBe('ok');
+    expect(lengths(peer.take())).toEqual([20]);
+    conn.send(bytes(30, 4));
+    expect(lengths(peer.take())).toEqual([30]);
+  });
+
+  it('MUST-49: the TTL of everything sent is configurable (handshake, data, RST)', () => {
+    const { host, peer, conn, synAck } = established({ clientIsn, serverIss, config: { ttl: 17 } });
+    conn.send(bytes(10));
+    conn.abort();
+    peer.send({ flags: 'A' });
+    const out = [synAck, ...host.take()];
+    expect(out.map((s) => flagsOf(s.seg))).toEqual(['SA', 'PA', 'R', 'R']);
+    expect(out.map((s) => s.ip.hopLimit)).toEqual([17, 17, 17, 17]);
+  });
+
+  it('MUST-48: the application sets the Diffserv field per connection; every later segment carries it, RST included', () => {
+    const { host, peer, conn } = established({ clientIsn, serverIss });
+    expect(conn.setDiffServ(64)).toBe('invalid');
+    expect(conn.setDiffServ(-1)).toBe('invalid');
+    conn.send(bytes(10));
+    expect(conn.setDiffServ(46)).toBe('ok'); // EF
+    peer.send({ flags: 'PA', data: 'x' });
+    conn.send(bytes(10));
+    conn.abort();
+    const out = host.take();
+    expect(out.map((s) => [flagsOf(s.seg), s.ip.dscp, s.ip.ecn])).toEqual([
+      ['PA', 0, 0],
+      ['PA', 46, 0],
+      ['R', 46, 0],
+    ]);
+    expect(conn.setDiffServ(0)).toBe('invalid-state');
+  });
+
+  it('MUST-68/69: every option we send carries its length (but NOP and EOL) and the options fill the header exactly', () => {
+    const frames: Sent[] = [];
+    const active = new Host({ serverIss });
+    active.stack.connect({ nic: 0, remoteAddr: CLIENT_IP, remotePort: CLIENT_PORT, localPort: SERVER_PORT, remoteMac: CLIENT_MAC });
+    frames.push(...active.take());
+    for (const ts of [true, false]) {
+      for (const wscale of [7, undefined]) {
+        for (const sackPermitted of [true, false]) {
+          const { host, peer, conn, synAck } = established({ clientIsn, serverIss, ts, wscale, synOpts: { sackPermitted } });
+          frames.push(synAck);
+          // Two islands of out-of-order data: SACK blocks when permitted.
+          peer.send({ flags: 'A', seqOff: 100, data: bytes(10) }, { advance: false });
+          peer.send({ flags: 'A', seqOff: 300, data: bytes(10) }, { advance: false });
+          conn.send(bytes(SEG + 10));
+          conn.abort();
+          frames.push(...host.take());
+        }
+      }
+    }
+    expect(frames.some((s) => s.seg.sackRanges.length === 2)).toBe(true);
+    expect(frames.some((s) => s.seg.maxSegSize !== undefined && s.seg.windowScale !== undefined && s.seg.timestamp !== undefined)).toBe(true);
+    for (const s of frames) {
+      const b = s.bytes;
+      const end = 34 + (b[34 + 12]! >>> 4) * 4;
+      let i = 34 + 20;
+      while (i < end) {
+        const kind = b[i]!;
+        if (kind === 0) {
+          expect(Array.from(b.subarray(i, end)).every((x) => x === 0), 'padding after EOL').toBe(true);
+          i = end;
+        } else if (kind === 1) {
+          i++;
+        } else {
+          expect([2, 3, 4, 5, 8]).toContain(kind);
+          expect(b[i + 1]!).toBeGreaterThanOrEqual(2);
+          i += b[i + 1]!;
+        }
+      }
+      expect(i, `options of ${flagsOf(s.seg)} end at the data offset`).toBe(end);
+    }
+  });
+});
+
 describe.each(ISN_CASES)('ESTABLISHED: windows ($name)', ({ clientIsn, serverIss }) => {
   it('MUST-35/36: a zero window is probed with backoff for as long as the peer answers, then data flows', () => {
     const { host, peer, conn } = established({ clientIsn, serverIss, config: { rtoMinMs: 1000 } });
@@ -347,6 +531,17 @@ describe.each(ISN_CASES)('ESTABLISHED: windows ($name)', ({ clientIsn, serverIss
     peer.send({ flags: 'A', win: 65_535 });
     const out = host.take();
     expect(payloadOf(out)).toEqual(Array.from(doc));
+  });
+
+  it('MUST-1: the window is unsigned: a field above 0x7FFF, and 0xFFFF scaled by 14 (1 GiB), are taken as such', () => {
+    const a = established({ clientIsn, serverIss, wscale: undefined });
+    a.peer.send({ flags: 'A', win: 0xfff0 });
+    expect(a.conn.stats().sndWnd).toBe(0xfff0);
+    const b = established({ clientIsn, serverIss, wscale: 14 });
+    b.peer.send({ flags: 'A', win: 0xffff });
+    expect(b.conn.stats().sndWnd).toBe(0xffff * 2 ** 14);
+    b.conn.send(bytes(10 * SEG));
+    expect(b.host.take()).toHaveLength(10);
   });
 
   it('MUST-34: a shrinking window (right edge moving left) stops new data without harm', () => {
@@ -431,6 +626,43 @@ describe.each(ISN_CASES)('ESTABLISHED: retransmission ($name)', ({ clientIsn, se
     expect(conn.state).toBe(TcpState.Established);
     host.advance(200_000);
     expect(host.log.closed).toEqual([{ conn, reason: 'timeout' }]);
+  });
+
+  it('MUST-19: after a timeout cwnd restarts at one segment, grows by one per ACK up to ssthresh (slow start), then by one per window (congestion avoidance)', () => {
+    const { host, peer, conn } = established({ clientIsn, serverIss, ts: false, config: { rtoMinMs: 1000 } });
+    conn.send(bytes(40 * MSS));
+    expect(peer.take()).toHaveLength(10);
+    host.advance(1000);
+    expect(lengths(peer.take())).toEqual([MSS]);
+    expect(conn.stats()).toMatchObject({ cwnd: MSS, ssthresh: 5 * MSS });
+    const base = seqAdd(serverIss, 1);
+    const cwnds: number[] = [];
+    for (let k = 1; k <= 10; k++) {
+      peer.send({ flags: 'A', ack: seqAdd(base, k * MSS) });
+      peer.take();
+      cwnds.push(conn.stats().cwnd / MSS);
+    }
+    expect(cwnds).toEqual([2, 3, 4, 5, 5, 5, 5, 5, 6, 6]);
+  });
+
+  it('MUST-21: the application sets R2 per connection: sooner than the stack\'s, or never', () => {
+    const soon = established({ clientIsn, serverIss, config: { rtoMinMs: 1000 } });
+    expect(soon.conn.setGiveUpMs(0)).toBe('invalid');
+    expect(soon.conn.setGiveUpMs(Number.NaN)).toBe('invalid');
+    expect(soon.conn.setGiveUpMs(20_000)).toBe('ok');
+    soon.conn.send(bytes(100));
+    soon.host.advance(16_000);
+    expect(soon.conn.state).toBe(TcpState.Established);
+    // Retransmissions at 1, 3, 7, 15, 31 s: the one at 31 s is 30 s after the first timeout.
+    soon.host.advance(16_000);
+    expect(soon.host.log.closed).toEqual([{ conn: soon.conn, reason: 'timeout' }]);
+    expect(soon.conn.setGiveUpMs(1000)).toBe('invalid-state');
+    const never = established({ clientIsn, serverIss });
+    expect(never.conn.setGiveUpMs(Infinity)).toBe('ok');
+    never.conn.send(bytes(100));
+    never.host.advance(600_000);
+    expect(never.conn.state).toBe(TcpState.Established);
+    expect(never.host.stack.counters().timeouts).toBeGreaterThan(10);
   });
 
   it('RFC 5681 fast retransmit after three duplicate ACKs, NewReno partial ACK, full ACK leaves recovery', () => {

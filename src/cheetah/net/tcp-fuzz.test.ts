@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Ipv4Packet, TcpPacket } from '../../wire/index.js';
 import type { TcpConnection } from './tcb.js';
-import { CLIENT_IP, CLIENT_MAC, Host, LINUX_SYN, Peer, SERVER_IP, SERVER_PORT, clientFrame } from './testing/harness.js';
+import { CLIENT_IP, CLIENT_MAC, Host, LINUX_SYN, Peer, SERVER_IP, SERVER_PORT, clientFrame, rawOptionsFrame } from './testing/harness.js';
 import { useSeed } from './testing/seed.js';
 
 useSeed('tcp-fuzz');
@@ -62,7 +62,7 @@ it('the zoo holds connections in every state the fuzzer should reach', () => {
 type Step =
   | { kind: 'seg'; peer: number; flags: number; seqOff: number; ackOff: number; win: number; options: readonly number[]; payload: number; corrupt: boolean }
   | { kind: 'time'; ms: number }
-  | { kind: 'app'; conn: number; op: 'send' | 'read' | 'close' | 'abort' };
+  | { kind: 'app'; conn: number; op: 'send' | 'read' | 'close' | 'abort' | 'nagle' | 'giveUp' | 'dscp' };
 
 const OFFSETS = [0, 1, -1, 2, -2, 100, -100, 1448, -1448, 4096, 4095, 65_535, 1 << 20, -(1 << 20), 0x7fff_ffff, -0x7fff_ffff, 0x8000_0000];
 const offset = fc.oneof(fc.constantFrom(...OFFSETS), fc.integer({ min: -70_000, max: 70_000 }));
@@ -79,23 +79,14 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     corrupt: fc.nat(9).map((n) => n === 0),
   }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), ms: fc.oneof(fc.constant(0), fc.nat(2000), fc.constant(61_000)) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('app' as const), conn: fc.nat(7), op: fc.constantFrom('send' as const, 'read' as const, 'close' as const, 'abort' as const) }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('app' as const), conn: fc.nat(7), op: fc.constantFrom('send' as const, 'read' as const, 'close' as const, 'abort' as const, 'nagle' as const, 'giveUp' as const, 'dscp' as const) }) },
 );
 
 /** Build a client frame with arbitrary flags and raw options (padded to 4), relative to a peer. */
 function rawFrame(p: Peer, s: Extract<Step, { kind: 'seg' }>): Uint8Array {
   const seg = p.seg({ flags: 'A', seqOff: s.seqOff, ackOff: s.ackOff, win: s.win, data: new Uint8Array(s.payload).fill(0x61), ts: false });
-  const frame = clientFrame(seg);
-  const optLen = (s.options.length + 3) & ~3;
-  const out = new Uint8Array(frame.length + optLen);
-  out.set(frame.subarray(0, 54));
-  out.set(s.options, 54);
-  out.set(frame.subarray(54), 54 + optLen);
-  const ip = Ipv4Packet.unchecked(out, 14, out.length - 14);
-  ip.totalLen = out.length - 14;
-  ip.fillChecksum();
+  const out = rawOptionsFrame(seg, [...s.options, 0, 0, 0].slice(0, (s.options.length + 3) & ~3));
   const tcp = TcpPacket.unchecked(out, 34, out.length - 34);
-  tcp.headerLen = 20 + optLen;
   tcp.flags = s.flags;
   tcp.fillChecksum(CLIENT_IP, SERVER_IP);
   if (s.corrupt) out[out.length - 1] = out[out.length - 1]! ^ 0x40;
@@ -116,6 +107,9 @@ function run(steps: Step[]): number {
       if (s.op === 'send') c.send(new Uint8Array(3000), 0, 3000);
       else if (s.op === 'read') c.read(new Uint8Array(1000));
       else if (s.op === 'close') c.close();
+      else if (s.op === 'nagle') c.setNagle(s.conn % 2 === 0);
+      else if (s.op === 'giveUp') c.setGiveUpMs(s.conn * 1000);
+      else if (s.op === 'dscp') c.setDiffServ(s.conn * 9);
       else c.abort();
     }
     host.take();

@@ -1,12 +1,15 @@
 /**
- * LISTEN, CLOSED, the IPv4 receive checks, SYN-RECEIVED, and SYN-flood behaviour with SYN
- * cookies. Each scenario runs twice: mid-space ISNs and ISNs near the 2^32 wrap.
+ * LISTEN, CLOSED, SYN options and IP options, the IPv4 receive checks, SYN-RECEIVED, SYN-flood
+ * behaviour with SYN cookies, and passive OPENs beside other connections and local addresses.
+ * Each scenario runs twice: mid-space ISNs and ISNs near the 2^32 wrap.
  */
 import { describe, expect, it } from 'vitest';
-import { Ipv4Packet, TcpPacket } from '../../wire/index.js';
+import { EthernetFrame, EthernetRepr, Ipv4Packet, TcpPacket } from '../../wire/index.js';
 import { seqAdd } from './seqnum.js';
+import type { TcpConnection } from './tcb.js';
 import {
   CLIENT_IP,
+  CLIENT_MAC,
   CLIENT_PORT,
   Host,
   ISN_CASES,
@@ -14,11 +17,15 @@ import {
   Peer,
   SERVER_IP,
   SERVER_MAC,
+  SERVER_INTERFACE,
   SERVER_PORT,
   brief,
   clientFrame,
   established,
   flagsOf,
+  rawOptionsFrame,
+  type SegSpec,
+  type Sent,
 } from './testing/harness.js';
 import { TcpState } from './types.js';
 
@@ -50,6 +57,47 @@ describe.each(ISN_CASES)('LISTEN and CLOSED ($name)', ({ clientIsn, serverIss })
     new Peer(host, clientIsn, { ts: false }).send({ flags: 'S', ts: false });
     const [sa] = host.take();
     expect(sa!.seg).toMatchObject({ maxSegSize: 1460, windowScale: undefined, sackPermitted: false, timestamp: undefined });
+  });
+
+  it('MUST-4/5/6/64: SYN options among unknown kinds and at any alignment are all taken; the unknown ones are skipped', () => {
+    const host = listening({ serverIss });
+    const syn = new Peer(host, clientIsn).seg({ flags: 'S' });
+    // prettier-ignore
+    host.inject(rawOptionsFrame(syn, [
+      253, 4, 0xab, 0xcd, // experimental (RFC 4727): unknown to us
+      1, 2, 4, 0x05, 0xb4, // NOP, then MSS 1460 at an odd offset
+      30, 3, 0, // an unknown kind (MPTCP) of odd length
+      3, 3, 7, // window scale 7
+      4, 2, // SACK-permitted
+      8, 10, 0, 0, 3, 9, 0, 0, 0, 0, // timestamps, TSval 777
+      0, 0, 0, 0, 0, // End of Option List, then zero padding to the data offset
+    ]));
+    const [sa] = host.take();
+    expect(flagsOf(sa!.seg)).toBe('SA');
+    expect(sa!.seg).toMatchObject({ maxSegSize: 1460, windowScale: 1, sackPermitted: true });
+    expect(sa!.seg.timestamp?.tsEcr).toBe(777);
+  });
+
+  it('MUST-50: IP options the stack does not understand (Record Route) are ignored: the SYN is answered, without options', () => {
+    const host = listening({ serverIss });
+    const syn = new Peer(host, clientIsn).seg({ flags: 'S', ...LINUX_SYN });
+    host.inject(clientFrame(syn, { ipOptions: Uint8Array.of(7, 7, 4, 0, 0, 0, 0) }));
+    const [sa] = host.take();
+    expect(flagsOf(sa!.seg)).toBe('SA');
+    expect(sa!.seg.ackNumber).toBe(seqAdd(clientIsn, 1));
+    expect(sa!.ip.options.length).toBe(0);
+  });
+
+  it('MUST-67: the MSS option we send is the card\'s MTU less 40 (MMS_R for IPv4 without options)', () => {
+    for (const [mtuBytes, mss] of [
+      [9000, 8960],
+      [1500, 1460],
+      [1280, 1240],
+    ] as const) {
+      const host = listening({ serverIss, interfaces: [{ ...SERVER_INTERFACE, mtuBytes }] });
+      new Peer(host, clientIsn).send({ flags: 'S', ...LINUX_SYN });
+      expect(host.take()[0]!.seg.maxSegSize).toBe(mss);
+    }
   });
 
   it('MUST-15: without an MSS option the peer gets at most 536-byte segments', () => {
@@ -327,5 +375,72 @@ describe('listen() arguments', () => {
     const host = listening();
     host.inject(clientFrame(new Peer(host, 1).seg({ flags: 'S' }), { dstMac: SERVER_MAC + 1 }));
     expect(host.stack.counters().drops.notForUs).toBe(1);
+  });
+});
+
+describe('OPEN calls beside other connections, and local addresses (MUST-41..45)', () => {
+  /** A second card: 198.18.1.2 on its own MAC, its peer 198.18.1.1. */
+  const CARD1 = { mac: SERVER_MAC + 0x100, addr: 0xc6_12_01_02, prefixLen: 24, mtuBytes: 1500 };
+  const PEER1 = 0xc6_12_01_01;
+  const srcMac = (s: Sent) => EthernetRepr.parse(EthernetFrame.unchecked(s.bytes)).srcAddr;
+
+  it('MUST-41: a passive OPEN changes no existing connection: a duplicate is refused, others open, the connection goes on', () => {
+    const { host, peer, conn } = established();
+    const before = conn.stats();
+    expect(host.stack.listen({ addr: 0, port: SERVER_PORT })).toBe('address-in-use');
+    expect(typeof host.stack.listen({ addr: SERVER_IP, port: SERVER_PORT })).toBe('object');
+    expect(typeof host.stack.listen({ addr: 0, port: 8080 })).toBe('object');
+    expect(conn.stats()).toEqual(before);
+    expect(host.take()).toEqual([]);
+    peer.send({ flags: 'PA', data: 'still here' });
+    expect(conn.readable).toBe(10);
+    expect(host.stack.counters()).toMatchObject({ connections: 1, halfOpen: 0 });
+  });
+
+  it('MUST-42: a port can be listened on while an active open from it is in SYN-SENT; both complete', () => {
+    const host = new Host();
+    const conn = host.stack.connect({ nic: 0, remoteAddr: CLIENT_IP, remotePort: CLIENT_PORT, localPort: SERVER_PORT, remoteMac: CLIENT_MAC }) as TcpConnection;
+    const remote = new Peer(host, 5000);
+    expect(remote.take().map((s) => flagsOf(s.seg))).toEqual(['S']);
+    expect(typeof host.stack.listen({ addr: 0, port: SERVER_PORT })).toBe('object');
+    expect(conn.state).toBe(TcpState.SynSent);
+    const client = new Peer(host, 9000, { port: CLIENT_PORT + 1 });
+    client.send({ flags: 'S', ...LINUX_SYN });
+    expect(client.take().map((s) => flagsOf(s.seg))).toEqual(['SA']);
+    client.send({ flags: 'A' });
+    expect(host.log.accepted).toHaveLength(1);
+    remote.send({ flags: 'SA', ...LINUX_SYN, ack: remote.serverNxt });
+    expect(conn.state).toBe(TcpState.Established);
+    expect(host.log.connected).toEqual([conn]);
+  });
+
+  it('MUST-43/44/45: a listener bound to one card\'s address takes SYNs only there; every segment of a connection leaves from its card\'s address and MAC', () => {
+    const host = new Host({ interfaces: [SERVER_INTERFACE, CARD1] });
+    host.stack.listen({ addr: CARD1.addr, port: SERVER_PORT });
+    // To card 0's address nobody listens: RST.
+    host.inject(clientFrame(new Peer(host, 1).seg({ flags: 'S' })), 0);
+    expect(host.take().map((s) => flagsOf(s.seg))).toEqual(['RA']);
+    const passive = new Peer(host, 1);
+    host.inject(clientFrame(passive.seg({ flags: 'S', ...LINUX_SYN }), { src: PEER1, dst: CARD1.addr, dstMac: CARD1.mac }), 1);
+    const [sa] = host.take();
+    expect(sa).toMatchObject({ nic: 1, ip: { srcAddr: CARD1.addr, dstAddr: PEER1 } });
+    expect(srcMac(sa!)).toBe(CARD1.mac);
+    // An active OPEN names the card; its SYN and everything after carry that card's address.
+    const conn = host.stack.connect({ nic: 1, remoteAddr: PEER1, remotePort: 5555, remoteMac: CLIENT_MAC }) as TcpConnection;
+    const remote = new Peer(host, 7000, { port: 5555, dstPort: conn.localPort });
+    const to1 = (spec: SegSpec) => {
+      host.inject(clientFrame(remote.seg(spec), { src: PEER1, dst: CARD1.addr, dstMac: CARD1.mac }), 1);
+      remote.nxt = seqAdd(remote.nxt, spec.flags?.includes('S') === true ? 1 : 0);
+    };
+    const out: Sent[] = [...remote.take()];
+    to1({ flags: 'SA', ...LINUX_SYN, ack: remote.serverNxt });
+    conn.send(new Uint8Array(3000));
+    conn.close();
+    out.push(...remote.take());
+    expect(out.map((s) => flagsOf(s.seg))).toEqual(['S', 'A', 'A', 'A', 'PA', 'FA']);
+    for (const s of out) {
+      expect(s).toMatchObject({ nic: 1, ip: { srcAddr: CARD1.addr, dstAddr: PEER1 } });
+      expect(srcMac(s)).toBe(CARD1.mac);
+    }
   });
 });

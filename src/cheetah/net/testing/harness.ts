@@ -25,7 +25,7 @@ import { seqAdd } from '../seqnum.js';
 import { TcpStack } from '../stack.js';
 import type { TcpConnection } from '../tcb.js';
 import type { TxFrame } from '../tx-frame.js';
-import type { CloseReason } from '../types.js';
+import type { CloseReason, TcpInterface } from '../types.js';
 import { wireFrames } from './tso.js';
 
 export const SERVER_MAC = 0x02_00_00_00_00_02;
@@ -35,6 +35,8 @@ export const CLIENT_IP = 0xc6_12_00_01; // 198.18.0.1
 export const SERVER_PORT = 80;
 export const CLIENT_PORT = 40_000;
 export const MSS = 1460;
+/** The server's single card unless a test gives others. */
+export const SERVER_INTERFACE: TcpInterface = { mac: SERVER_MAC, addr: SERVER_IP, prefixLen: 24, mtuBytes: 1500 };
 const STACK_SEED = 0x5eed;
 
 /** A manual clock in milliseconds. */
@@ -71,20 +73,72 @@ export function parseSent(bytes: Uint8Array, at: number, nic: number): Sent {
   return { at, nic, ethDst: er.dstAddr, ip, seg, bytes };
 }
 
+/** Options of {@link clientFrame}: addresses, TTL, IP options, and a corrupted TCP checksum. */
+export interface ClientFrameOptions {
+  src?: number;
+  dst?: number;
+  dstMac?: number;
+  ttl?: number;
+  /** IPv4 options (padded to a word with End-of-List). */
+  ipOptions?: Uint8Array;
+  corrupt?: boolean;
+}
+
+/**
+ * A client→server Ethernet + IPv4 frame (IPv4 checksum set) with `payloadLen` bytes of
+ * `protocol` left to fill at `at`.
+ */
+export function clientIpFrame(protocol: number, payloadLen: number, opts: Omit<ClientFrameOptions, 'corrupt'> = {}): { frame: Uint8Array; at: number; ip: Ipv4Repr } {
+  const ip: Ipv4Repr = {
+    srcAddr: opts.src ?? CLIENT_IP,
+    dstAddr: opts.dst ?? SERVER_IP,
+    protocol,
+    payloadLen,
+    hopLimit: opts.ttl ?? 64,
+    dscp: 0,
+    ecn: 0,
+    ident: 1,
+    dontFrag: true,
+    moreFrags: false,
+    fragOffset: 0,
+    options: opts.ipOptions ?? new Uint8Array(0),
+  };
+  const ipLen = Ipv4Repr.bufferLen(ip);
+  const frame = new Uint8Array(14 + ipLen + payloadLen);
+  EthernetRepr.emit({ dstAddr: opts.dstMac ?? SERVER_MAC, srcAddr: CLIENT_MAC, ethertype: EtherType.Ipv4 }, EthernetFrame.unchecked(frame));
+  Ipv4Repr.emit(ip, Ipv4Packet.unchecked(frame, 14, ipLen));
+  return { frame, at: 14 + ipLen, ip };
+}
+
 /** Build a client→server frame around `seg` (valid checksums unless `corrupt`). */
-export function clientFrame(seg: TcpRepr, opts: { src?: number; dst?: number; dstMac?: number; ttl?: number; corrupt?: boolean } = {}): Uint8Array {
+export function clientFrame(seg: TcpRepr, opts: ClientFrameOptions = {}): Uint8Array {
   const tcpLen = TcpRepr.bufferLen(seg);
-  const buf = new Uint8Array(14 + 20 + tcpLen);
-  EthernetRepr.emit({ dstAddr: opts.dstMac ?? SERVER_MAC, srcAddr: CLIENT_MAC, ethertype: EtherType.Ipv4 }, EthernetFrame.unchecked(buf));
-  const src = opts.src ?? CLIENT_IP;
-  const dst = opts.dst ?? SERVER_IP;
-  Ipv4Repr.emit(
-    { srcAddr: src, dstAddr: dst, protocol: IpProtocol.Tcp, payloadLen: tcpLen, hopLimit: opts.ttl ?? 64, dscp: 0, ecn: 0, ident: 1, dontFrag: true, moreFrags: false, fragOffset: 0, options: new Uint8Array(0) },
-    Ipv4Packet.unchecked(buf, 14, 20),
-  );
-  TcpRepr.emit(seg, TcpPacket.unchecked(buf, 34, tcpLen), src, dst);
-  if (opts.corrupt === true) buf[buf.length - 1] = buf[buf.length - 1]! ^ 0x01;
-  return buf;
+  const { frame, at, ip } = clientIpFrame(IpProtocol.Tcp, tcpLen, opts);
+  TcpRepr.emit(seg, TcpPacket.unchecked(frame, at, tcpLen), ip.srcAddr, ip.dstAddr);
+  if (opts.corrupt === true) frame[frame.length - 1] = frame[frame.length - 1]! ^ 0x01;
+  return frame;
+}
+
+/**
+ * A client→server frame around `seg` whose TCP options are exactly the raw bytes `options` (a
+ * multiple of 4, at most 40) instead of the ones `seg` describes: unknown kinds, or options
+ * where they do not belong. Checksums valid.
+ */
+export function rawOptionsFrame(seg: TcpRepr, options: readonly number[], opts: ClientFrameOptions = {}): Uint8Array {
+  if (options.length % 4 !== 0 || options.length > 40) throw new Error(`options must be 0..40 bytes in words: ${options.length}`);
+  const bare = clientFrame({ ...seg, maxSegSize: undefined, windowScale: undefined, sackPermitted: false, timestamp: undefined, sackRanges: [] }, opts);
+  const tcpAt = 14 + Ipv4Packet.unchecked(bare, 14, bare.length - 14).headerLen;
+  const out = new Uint8Array(bare.length + options.length);
+  out.set(bare.subarray(0, tcpAt + 20), 0);
+  out.set(options, tcpAt + 20);
+  out.set(bare.subarray(tcpAt + 20), tcpAt + 20 + options.length);
+  const ip = Ipv4Packet.unchecked(out, 14, tcpAt - 14);
+  ip.totalLen = out.length - 14;
+  ip.fillChecksum();
+  const tcp = TcpPacket.unchecked(out, tcpAt, out.length - tcpAt);
+  tcp.headerLen = 20 + options.length;
+  tcp.fillChecksum(ip.srcAddr, ip.dstAddr);
+  return out;
 }
 
 /** Everything the events reported, in order. */
@@ -98,6 +152,8 @@ export interface EventLog {
 
 export interface HostOptions {
   config?: Partial<TcpConfig>;
+  /** The stack's cards (default: one, SERVER_MAC / SERVER_IP /24, MTU 1500). */
+  interfaces?: readonly TcpInterface[];
   /** Force the server's ISS for the 4-tuple (SERVER:80 ← CLIENT:CLIENT_PORT) by choosing the clock start. */
   serverIss?: number;
   /** Extra behaviour on events (e.g. send a response on readable). */
@@ -126,7 +182,7 @@ export class Host {
     const user = opts.events ?? {};
     const log = this.log;
     this.stack = new TcpStack({
-      interfaces: [{ mac: SERVER_MAC, addr: SERVER_IP, prefixLen: 24, mtuBytes: 1500 }],
+      interfaces: opts.interfaces ?? [SERVER_INTERFACE],
       io: {
         now: () => clock.now,
         transmit: (f: TxFrame) => {
@@ -165,9 +221,9 @@ export class Host {
     });
   }
 
-  /** Inject a frame. */
-  inject(frame: Uint8Array): void {
-    this.stack.input(frame, 0);
+  /** Inject a frame on card `nic`. */
+  inject(frame: Uint8Array, nic = 0): void {
+    this.stack.input(frame, nic);
   }
 
   /** Take (and forget) everything sent so far. */
