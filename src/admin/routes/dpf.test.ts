@@ -74,6 +74,7 @@ describe('admin: /v1/dpf', () => {
     expect(body.engine).toMatchObject({ filters: 2, frames: 3, unmatched: 0, inserts: 2 });
     expect(body.engine['codegen']).toMatchObject({ compiles: expect.any(Number) });
     expect(body.sockets).toMatchObject({ sockets: 2, framesClaimed: 3, framesQueued: 2, queueDrops: 1, attaches: 2, queueFrames: 2 });
+    expect(body.sockets).toMatchObject({ tsoFrames: 0, tsoSegmentsSoftware: 0, tsoRefused: {} });
     release();
     await p.exited;
   });

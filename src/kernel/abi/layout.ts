@@ -302,15 +302,22 @@ export const SOCKADDR_DPF_OFF_ADDR = 12;
 
 /**
  * `struct dpf_ifinfo` (32 bytes), written by `dpf_ifinfo(card, info)`: one card of the machine.
- * `{ u16 card; u16 mtu; u8 mac[6]; u8 prefix_len; u8 zero; be32 addr; u8 name[16]; }` — `mtu` in
- * bytes (the frame may be 14 more), `addr` the machine's IPv4 address on the card (network
- * order), `name` NUL-padded.
+ * `{ u16 card; u16 mtu; u8 mac[6]; u8 prefix_len; u8 flags; be32 addr; u8 name[16]; }` — `mtu` in
+ * bytes (the frame may be 14 more), `flags` the `DPF_IFINFO_F_*` bits, `addr` the machine's IPv4
+ * address on the card (network order), `name` NUL-padded.
  */
 export const DPF_IFINFO_BYTES = 32;
 export const DPF_IFINFO_OFF_CARD = 0;
 export const DPF_IFINFO_OFF_MTU = 2;
 export const DPF_IFINFO_OFF_MAC = 4;
 export const DPF_IFINFO_OFF_PREFIX_LEN = 10;
+export const DPF_IFINFO_OFF_FLAGS = 11;
+/**
+ * The card segments TCP super-segments itself (TSO): every frame `dpf_send_tso` accepts goes to
+ * it whole. Without the bit the kernel cuts them in software, which costs the payload's checksum
+ * per segment — a sender that has its payload sums already may do better sending segments itself.
+ */
+export const DPF_IFINFO_F_TSO = 1;
 export const DPF_IFINFO_OFF_ADDR = 12;
 export const DPF_IFINFO_OFF_NAME = 16;
 export const DPF_IFINFO_NAME_BYTES = 16;

@@ -34,6 +34,8 @@ import {
   AF_PACKET,
   DPF_ERRNO,
   DPF_IFINFO_BYTES,
+  DPF_IFINFO_F_TSO,
+  DPF_IFINFO_OFF_FLAGS,
   EPOLLIN,
   EPOLL_CTL_ADD,
   EPOLL_EVENT_BYTES,
@@ -171,7 +173,7 @@ describe('AF_DPF: sockets and attach', () => {
     expect(m.af.stats().sockets).toBe(0);
   });
 
-  it('dpf_ifinfo describes each card: index, MTU, MAC, prefix, address, name; ENODEV past the last', async () => {
+  it('dpf_ifinfo describes each card: index, MTU, MAC, prefix, flags (no TSO on the memory wire), address, name; ENODEV past the last', async () => {
     const m = dpfMachine();
     let info = new Uint8Array();
     let past = 0;
@@ -182,7 +184,7 @@ describe('AF_DPF: sockets and attach', () => {
       past = sys.call('dpf_ifinfo', 2, p);
     }).exited;
     const dv = new DataView(info.buffer);
-    expect([dv.getUint16(0, true), dv.getUint16(2, true), info[10], dv.getUint32(12, false)]).toEqual([1, 1500, 24, ip4('198.18.1.2')]);
+    expect([dv.getUint16(0, true), dv.getUint16(2, true), info[10], info[11], dv.getUint32(12, false)]).toEqual([1, 1500, 24, 0, ip4('198.18.1.2')]);
     expect([...info.subarray(4, 10)]).toEqual([0x02, 0x65, 0x78, 0x00, 0x01, 0x02]);
     expect(Buffer.from(info.subarray(16, 21)).toString('latin1')).toBe('exo1\0');
     expect(past).toBe(-ENODEV);
@@ -646,8 +648,11 @@ describe('AF_DPF: sending', () => {
     await spawn(m, (sys) => {
       const [fd] = dpfSocket(sys);
       results.push(sendTso(sys, fd, superFrame, 1, 1448));
+      const info = sys.malloc(DPF_IFINFO_BYTES);
+      sys.call('dpf_ifinfo', 1, info);
+      results.push(sys.mem[info + DPF_IFINFO_OFF_FLAGS]!);
     }).exited;
-    expect(results).toEqual([superFrame.length]);
+    expect(results).toEqual([superFrame.length, DPF_IFINFO_F_TSO]);
     expect(m.hosts[1]!.received).toEqual([superFrame]);
     expect(m.af.stats()).toMatchObject({ tsoFrames: 1, tsoSegmentsSoftware: 0 });
     expectClean(m);

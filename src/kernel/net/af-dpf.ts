@@ -36,8 +36,10 @@ import {
   DPF_ERRNO,
   DPF_IFINFO_BYTES,
   DPF_IFINFO_NAME_BYTES,
+  DPF_IFINFO_F_TSO,
   DPF_IFINFO_OFF_ADDR,
   DPF_IFINFO_OFF_CARD,
+  DPF_IFINFO_OFF_FLAGS,
   DPF_IFINFO_OFF_MAC,
   DPF_IFINFO_OFF_MTU,
   DPF_IFINFO_OFF_NAME,
@@ -86,7 +88,7 @@ import { DPF_MAX_RECORD_FRAME_BYTES, FrameQueue } from './af-dpf-queue.js';
 import type { NetStack, RxHook } from './dev.js';
 import type { NetIface } from './iface.js';
 import { PacketSocket } from './packet-socket.js';
-import { TsoSender } from './tso.js';
+import { TSO_MAX_FRAME_BYTES, TsoSender } from './tso.js';
 
 /** `socket()` type bits Linux lets a caller add; accepted and without effect (every descriptor is non-blocking here). */
 const SOCK_TYPE_FLAGS = O_NONBLOCK | O_CLOEXEC;
@@ -243,6 +245,7 @@ export class AfDpf {
     iv.setUint16(DPF_IFINFO_OFF_MTU, Math.min(iface.dev.mtuBytes, 0xffff), true);
     info.set(iface.dev.mac.subarray(0, 6), DPF_IFINFO_OFF_MAC);
     info[DPF_IFINFO_OFF_PREFIX_LEN] = iface.prefixLen;
+    info[DPF_IFINFO_OFF_FLAGS] = iface.dev.tsoMaxBytes >= TSO_MAX_FRAME_BYTES ? DPF_IFINFO_F_TSO : 0;
     iv.setUint32(DPF_IFINFO_OFF_ADDR, iface.ip >>> 0, false);
     info.set(utf8.encode(iface.name).subarray(0, DPF_IFINFO_NAME_BYTES - 1), DPF_IFINFO_OFF_NAME);
     return { iface, sender, sockaddr, info };
