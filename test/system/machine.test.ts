@@ -109,8 +109,9 @@ describe.skipIf(skip !== undefined)('the machine on TAP cards (issue #2)', () =>
     // min_header_len and hard_header_len, which are equal for Ethernet. A second writer on the
     // TAP's own fd would not help: that direction goes to the host stack, and tun_get_user refuses
     // a TAP write below ETH_HLEN too. Should a host kernel ever accept one, the test counts it and
-    // expects the card's rx_runt drop counter to account for it; sub-header runts are otherwise
-    // covered over the in-memory wire (src/nic/memory-wire.test.ts, src/kernel/net).
+    // expects the card's rx_runt drop counter to account for it. Sub-header runts reach the
+    // kernel's path only in unit tests: src/kernel/net/net.test.ts feeds random frames from 0 bytes
+    // up through netif_rx and checks that every one is accounted for.
     const py = String.raw`
 import socket, struct, random, sys, json, errno
 random.seed(7)
