@@ -9,7 +9,10 @@
  *   Promise of one) that is ≥ 0 or a known error code;
  * - a call that failed with EFAULT changed no byte of the caller's memory — also a blocking call
  *   that waited and then failed: every stretch in which the kernel ran waiting calls' continuations
- *   is checked, and when only failed calls settled in it, memory must be unchanged;
+ *   is checked, and when only failed calls settled in it, memory must be unchanged (no call can
+ *   fail with EFAULT *after* a wait here — every range is validated before a call sleeps and
+ *   memory never shrinks — so the failures seen after waits are EAGAIN, EINTR and EBADF; an
+ *   EFAULT would be caught the same way);
  * - a call naming, in an `fd` argument, a number open only in the victim fails exactly as the
  *   same call on a number open nowhere (EBADF where that argument is the first bad one);
  * - the victim's memory and its open objects (identity, references, state) never change, and its
@@ -47,6 +50,7 @@ const MEM = 32 * 1024;
 /** The victim fills its memory with this byte; the fuzzer must never see a run of it. */
 const CANARY = Buffer.alloc(16, 0xb5);
 
+/** Element-wise equality of two number lists. */
 function sameNumbers(x: readonly number[], y: readonly number[]): boolean {
   if (x.length !== y.length) return false;
   for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
@@ -122,9 +126,9 @@ const POLLFDS = 0x4100;
 const POLLCHANS = 0x4140;
 const SELCHANS = 0x4160;
 const TIMEVAL = 0x4200;
+const TIMESPEC = 0x4210;
 /** A 5 ms timeval. */
 const TIMEVAL_5MS = 0x4230;
-const TIMESPEC = 0x4210;
 const EPEV = 0x4300;
 const SOCKADDR = 0x4400;
 const MSGHDR = 0x4500;
@@ -446,7 +450,7 @@ describe('system call boundary under random hostile programs', () => {
             if (r instanceof Promise) {
               r.then((v: unknown) => {
                 checkResult(nr, v);
-                settled.push({ nr: nr, r: v as number, waited: stretch !== madeIn });
+                settled.push({ nr, r: v as number, waited: stretch !== madeIn });
               }).catch((e: unknown) => {
                 if (!(e instanceof ProcessExit)) failures.push(`blocking ${String(nr)} rejected: ${String(e)}`);
               });
