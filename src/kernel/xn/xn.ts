@@ -732,6 +732,13 @@ export class Xn {
       let next = -1;
       for (const m of t.members) {
         if (b < m.off || b >= m.off + m.type.nbytes) continue;
+        // A union's discriminator is readable, NIL or not: a library learns its members' arms
+        // after a restart this way. It is written only by set_type.
+        const ta = m.type.typeAccess;
+        if (!write && ta !== null && b - m.off >= ta.off && b - m.off < ta.off + ta.len) {
+          next = m.off + ta.off + ta.len;
+          break;
+        }
         const base = activeBase(m.type, page, m.off, this.env);
         if (base === null) break;
         const x = (write ? base.rawWrite : base.readable).find((s) => b - m.off >= s.off && b - m.off < s.off + s.len);
