@@ -268,7 +268,7 @@ export class BufferCache {
    * entries are clean and — on a device with a volatile cache, after a flush — durable.
    */
   writeRuns(runs: readonly (readonly BufEntry[])[], done: (status: number) => void): void {
-    const all = runs.flat();
+    const all = runs.length === 1 ? (runs[0] as readonly BufEntry[]) : runs.flat();
     this.#lock(all, true);
     this.#c.writeRequests++;
     this.#c.blocksWritten += all.length;

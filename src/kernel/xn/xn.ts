@@ -658,7 +658,7 @@ export class Xn {
         }
         return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
       }
-      if (contents) this.cache.bytes(e).set((src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
+      if (contents) this.cache.bytes(e).set(n === 1 ? (src as Uint8Array) : (src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
       else this.device.pool.zero(e.page);
       this.cache.setDirty(e, true);
     }
@@ -790,9 +790,19 @@ export class Xn {
   // -------------------------------------------------------------------------------------------
   // I/O
 
+  /** The run of readin/writeback, reused: readinv and writebackv keep no reference to their runs. */
+  readonly #oneRun = [{ db: 0, n: 0 }];
+
+  #one(db: number, n: number): readonly { db: number; n: number }[] {
+    const r = this.#oneRun[0] as { db: number; n: number };
+    r.db = db;
+    r.n = n;
+    return this.#oneRun;
+  }
+
   /** `sys_xn_readin`: read `[db, db+n)` into the cache; see {@link Xn.readinv}. */
   readin(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
-    return this.readinv(ctx, [{ db, n }], requestId, notify);
+    return this.readinv(ctx, this.#one(db, n), requestId, notify);
   }
 
   /**
@@ -862,7 +872,7 @@ export class Xn {
 
   /** `sys_xn_writeback`: write `[db, db+n)` back; see {@link Xn.writebackv}. */
   writeback(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
-    return this.writebackv(ctx, [{ db, n }], requestId, notify);
+    return this.writebackv(ctx, this.#one(db, n), requestId, notify);
   }
 
   /**
@@ -876,7 +886,8 @@ export class Xn {
     if (!this.#online) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Array.isArray(runs) || runs.length < 1 || runs.length > XN_MAX_IOE) return this.#count('writeback', this.#refuse(ctx, XN.TOO_SMALL, `1..${XN_MAX_IOE} runs`));
     const groups: BufEntry[][] = [];
-    const inGroup = new Set<number>();
+    // Blocks named twice: only possible across runs, so only several runs need the set.
+    const inGroup = runs.length > 1 ? new Set<number>() : null;
     let total = 0;
     let catalogue = false;
     for (const r of runs) {
@@ -895,8 +906,8 @@ export class Xn {
         if (e.page < 0) return this.#count('writeback', this.#refuse(ctx, XN.NOT_IN_CORE, `block ${b} is not in core`));
         if (e.locked) return this.#count('writeback', this.#refuse(ctx, XN.LOCKED, `block ${b} has I/O in flight`));
         if (e.reg.uninitChildren > 0) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${b} points to ${e.reg.uninitChildren} block(s) never written: write them first`));
-        if (inGroup.has(b)) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
-        inGroup.add(b);
+        if (inGroup?.has(b) === true) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
+        inGroup?.add(b);
         if (g.length > 0 && (g[g.length - 1] as BufEntry).db !== b - 1) {
           groups.push(g.splice(0));
         }
@@ -904,9 +915,15 @@ export class Xn {
       }
       if (g.length > 0) groups.push(g);
     }
-    for (const b of inGroup) {
-      for (const c of this.#nodes.get(b)?.coupled ?? []) {
-        if (!inGroup.has(c)) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${b} is coupled to block ${c} by a swap/move: write both in one writebackv`));
+    const only = runs[0] as { db: number; n: number };
+    for (const g of groups) {
+      for (const e of g) {
+        const coupled = this.#nodes.get(e.db)?.coupled;
+        if (coupled === undefined) continue;
+        for (const c of coupled) {
+          const named = inGroup !== null ? inGroup.has(c) : c >= only.db && c < only.db + only.n;
+          if (!named) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${e.db} is coupled to block ${c} by a swap/move: write both in one writebackv`));
+        }
       }
     }
     let parts = (groups.length > 0 ? 1 : 0) + (catalogue ? 1 : 0);
