@@ -33,46 +33,36 @@ export const HDR_RAW_OFF = 16;
 
 const raw = (off: number) => [{ off, len: ITABLE_MEMBER_BYTES - off }];
 
+/** A 256-byte base member: `nslots` slots, raw bytes from `rawOff` to its end, the two UDFs as text. */
+function member(name: string, nslots: number, rawOff: number, owns: string, readSet: string): TemplateSpec {
+  return { cls: 'base', name, nbytes: ITABLE_MEMBER_BYTES, nslots, rawRead: raw(rawOff), rawWrite: raw(rawOff), owns: assemble(owns), readSet: assemble(readSet) };
+}
+
 /** The header: 4 single-block pointers at [0, 16). */
 export function headerTemplate(name = 'itab-hdr'): TemplateSpec {
-  return {
-    cls: 'base',
-    name,
-    nbytes: ITABLE_MEMBER_BYTES,
-    nslots: 4,
-    rawRead: raw(HDR_RAW_OFF),
-    rawWrite: raw(HDR_RAW_OFF),
-    owns: assemble(`muli r2, r1, 4\nldw r3, r2, 0\nmovi r4, 1\nemit r3, r4, ${XN_DB}\nret r0`),
-    readSet: assemble(`muli r2, r1, 4\nmovi r3, 4\nemit r2, r3, ${XN_BYTES}\nret r0`),
-  };
+  return member(name, 4, HDR_RAW_OFF, `muli r2, r1, 4\nldw r3, r2, 0\nmovi r4, 1\nemit r3, r4, ${XN_DB}\nret r0`, `muli r2, r1, 4\nmovi r3, 4\nemit r2, r3, ${XN_BYTES}\nret r0`);
 }
 
 /** The extent arm: 4 slots `{db, n}` at 8 + 8·slot. */
 export function extentArmTemplate(name = 'itab-extent'): TemplateSpec {
-  return {
-    cls: 'base',
+  return member(
     name,
-    nbytes: ITABLE_MEMBER_BYTES,
-    nslots: 4,
-    rawRead: raw(ARM_RAW_OFF),
-    rawWrite: raw(ARM_RAW_OFF),
-    owns: assemble(`muli r2, r1, 8\nldw r3, r2, ${ARM_PTR_OFF}\nldw r4, r2, ${ARM_PTR_OFF + 4}\nemit r3, r4, ${XN_DB}\nret r0`),
-    readSet: assemble(`muli r2, r1, 8\naddi r2, r2, ${ARM_PTR_OFF}\nmovi r3, 8\nemit r2, r3, ${XN_BYTES}\nret r0`),
-  };
+    4,
+    ARM_RAW_OFF,
+    `muli r2, r1, 8\nldw r3, r2, ${ARM_PTR_OFF}\nldw r4, r2, ${ARM_PTR_OFF + 4}\nemit r3, r4, ${XN_DB}\nret r0`,
+    `muli r2, r1, 8\naddi r2, r2, ${ARM_PTR_OFF}\nmovi r3, 8\nemit r2, r3, ${XN_BYTES}\nret r0`,
+  );
 }
 
 /** The block arm: 8 slots `db` at 8 + 4·slot. */
 export function blockArmTemplate(name = 'itab-block'): TemplateSpec {
-  return {
-    cls: 'base',
+  return member(
     name,
-    nbytes: ITABLE_MEMBER_BYTES,
-    nslots: 8,
-    rawRead: raw(ARM_RAW_OFF),
-    rawWrite: raw(ARM_RAW_OFF),
-    owns: assemble(`muli r2, r1, 4\nldw r3, r2, ${ARM_PTR_OFF}\nmovi r4, 1\nemit r3, r4, ${XN_DB}\nret r0`),
-    readSet: assemble(`muli r2, r1, 4\naddi r2, r2, ${ARM_PTR_OFF}\nmovi r3, 4\nemit r2, r3, ${XN_BYTES}\nret r0`),
-  };
+    8,
+    ARM_RAW_OFF,
+    `muli r2, r1, 4\nldw r3, r2, ${ARM_PTR_OFF}\nmovi r4, 1\nemit r3, r4, ${XN_DB}\nret r0`,
+    `muli r2, r1, 4\naddi r2, r2, ${ARM_PTR_OFF}\nmovi r3, 4\nemit r2, r3, ${XN_BYTES}\nret r0`,
+  );
 }
 
 /** The inode union over the two arms (their type ids, known once they are imported). */
