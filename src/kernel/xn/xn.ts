@@ -635,6 +635,8 @@ export class Xn {
     const contents = flag === XN_BIND_CONTENTS;
     if (!contents && flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
     if (contents && (!(src instanceof Uint8Array) || src.length !== n * BLOCK_SIZE)) return this.#count('bind', this.#refuse(ctx, XN.CANNOT_ACCESS, `XN_BIND_CONTENTS needs ${n * BLOCK_SIZE} bytes of contents`));
+    const picked = this.#picked;
+    picked.length = 0;
     for (let b = db; b < db + n; b++) {
       const e = this.cache.peek(b);
       if (e?.reg == null) return this.#count('bind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
@@ -646,22 +648,25 @@ export class Xn {
         if (this.#types[e.reg.type]?.hasPointers !== false) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `zero-filling initialized block ${b} would drop its pointers`));
       }
       if (!this.#can(ctx, b, true)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CAP, `no write capability for block ${b}`));
+      picked.push(e);
     }
-    for (let b = db; b < db + n; b++) {
-      const e = this.cache.peek(b) as BufEntry;
+    for (let k = 0; k < n; k++) {
+      const e = picked[k] as BufEntry;
       // Dirty at once: a clean fresh page would be evictable by the next block's attachPage.
       if (!this.cache.attachPage(e)) {
-        for (let u = db; u < b; u++) {
-          const x = this.cache.peek(u) as BufEntry;
+        for (let u = 0; u < k; u++) {
+          const x = picked[u] as BufEntry;
           this.cache.detachPage(x);
           this.cache.setDirty(x, !(x.reg as RegistryState).initialized);
         }
+        picked.length = 0;
         return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
       }
-      if (contents) this.cache.bytes(e).set(n === 1 ? (src as Uint8Array) : (src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
+      if (contents) this.cache.bytes(e).set(n === 1 ? (src as Uint8Array) : (src as Uint8Array).subarray(k * BLOCK_SIZE, (k + 1) * BLOCK_SIZE));
       else this.device.pool.zero(e.page);
       this.cache.setDirty(e, true);
     }
+    picked.length = 0;
     return this.#count('bind', XN.SUCCESS);
   }
 
@@ -671,6 +676,8 @@ export class Xn {
     if (!this.#online) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Number.isInteger(n) || n < 1) return this.#count('unbind', this.#refuse(ctx, XN.TOO_SMALL, 'unbind of no blocks'));
     if (n > XN_MAX_EXTENT_BLOCKS || !this.#inRange(db, n)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_NAME, `blocks [${db}, +${n}) outside the disk`));
+    const picked = this.#picked;
+    picked.length = 0;
     for (let b = db; b < db + n; b++) {
       const e = this.cache.peek(b);
       if (e?.reg == null) return this.#count('unbind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
@@ -679,10 +686,15 @@ export class Xn {
       if (e.locked) return this.#count('unbind', this.#refuse(ctx, XN.LOCKED, `block ${b} has I/O in flight`));
       if (e.dirty) return this.#count('unbind', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${b} is dirty: write it back first`));
       if (this.#isCatalogue(b) || e.pins > 0) return this.#count('unbind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is pinned`));
+      picked.push(e);
     }
-    for (let b = db; b < db + n; b++) this.cache.detachPage(this.cache.peek(b) as BufEntry);
+    for (const e of picked) this.cache.detachPage(e);
+    picked.length = 0;
     return this.#count('unbind', XN.SUCCESS);
   }
+
+  /** Entries a two-pass call (bind, unbind) checked in its first pass (reused). */
+  readonly #picked: BufEntry[] = [];
 
   /** Entries of the last successful {@link Xn.#rawRun}, block by block (reused). */
   readonly #rawEntries: BufEntry[] = [];
