@@ -22,13 +22,15 @@ export const ITABLE_MEMBER_BYTES = 256;
 export const ITABLE_INODES = 15;
 /** Byte offset of inode `i` (0-based) in a table block. */
 export const inodeOff = (i: number): number => ITABLE_MEMBER_BYTES * (1 + i);
-/** Discriminator values. */
+/** Discriminator value of the extent arm. */
 export const DISC_EXTENT = 1;
+/** Discriminator value of the block arm. */
 export const DISC_BLOCK = 2;
-/** Where the arms' pointers start inside an inode. */
+/** Byte offset (in an inode) where the arms' pointers start. */
 export const ARM_PTR_OFF = 8;
-/** Raw bytes of an inode under either arm, and of the header. */
+/** Byte offset (in an inode) where the raw bytes of either arm start; they run to its end. */
 export const ARM_RAW_OFF = 40;
+/** Byte offset (in the header) where its raw bytes start; they run to its end. */
 export const HDR_RAW_OFF = 16;
 
 const raw = (off: number) => [{ off, len: ITABLE_MEMBER_BYTES - off }];
