@@ -1,7 +1,7 @@
 /**
  * Thesis Figures 4-3 and 4-4, through the system-call boundary: a user process reads, then
  * writes, 4 MiB at random block-aligned locations with request sizes 4 KiB … 256 KiB on the
- * SQLite disk, four ways:
+ * SQLite disk, seven ways:
  *
  * - raw:      `blkdev_pread` / `blkdev_pwrite` on an O_DIRECT raw-disk descriptor, one request at
  *             a time (the thesis's read(2)/write(2) on the raw SCSI disk: a copy between the
@@ -13,25 +13,37 @@
  *             when done;
  * - xn-semi:  the same with `xn_readin`/`xn_writeback` on a record-mode channel, then
  *             `read_wait` for the record (the thesis's semi-synchronous curve: notification cost);
- * - xn-async: every request of the 4 MiB issued on the channel first, then all records awaited.
+ * - xn-counter: the same with Xok's notification instead: a counter in the caller's memory that
+ *             the kernel decrements on completion, polled between `sched_yield`s (Xok slept on a
+ *             wakeup predicate; here a process has no other way to wait on its memory);
+ * - xn-async: every request of the 4 MiB issued on the channel first, then all records awaited;
+ * - pc-semi:  the thesis's minimal alternative to XN (§3.3.1) on the raw device's area: reads
+ *             `prefetch(fd, block, n, chan)`, the record, then `blkdev_pread` from the cache;
+ *             writes `blkdev_pwrite` into the cache (a buffered descriptor), `commit`, the record;
+ * - pc-async: the same with every request issued first, then all records awaited.
  *
- * The XN contenders copy the data out of (into) the cache, as raw reads (writes) do, so the
- * comparison moves the same bytes the same number of times.
+ * Every contender copies the data out of (into) the cache or the medium once, so the comparison
+ * moves the same bytes the same number of times. Before each timed run the harness drops the
+ * clean raw pages from the buffer cache (what `echo 1 > /proc/sys/vm/drop_caches` does before a
+ * run on Linux): otherwise pc's prefetched pages would serve later runs, and the O_DIRECT raw
+ * reads too, from memory. XN's contenders unbind their pages after each request anyway.
  *
  * Method (../shared/BENCHMARKING.md): contenders interleaved A B C D per round with a rotating
  * start, ≥ 5 rounds, the same random locations for every contender of a round, medians and the
  * median of per-round ratios to raw; machine, load and command recorded; JSON (every run) and
  * markdown.
  *
- *   node --import tsx bench/xn/xn-bench.ts [--latency] [--rounds N] [--sizes 4,64] [--ops read,write]
- *                                          [--contenders xn-sync,xn-semi,xn-async] [--out DIR]
+ *   npm run build && node dist/bench/xn/xn-bench.js [--latency] [--rounds N] [--sizes 4,64] [--ops read,write]
+ *                                                 [--contenders xn-sync,pc-async] [--out DIR]
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { formatDiskFile, SqliteBlockDevice, THESIS_DISK, xorshift32 } from '../../src/disk/index.js';
 import { O_DIRECT } from '../../src/kernel/abi/blkdev.js';
 import { O_RDWR } from '../../src/kernel/abi/layout.js';
+import { rawDropClean } from '../../src/kernel/bcache/index.js';
+import { median } from '../lib/common.js';
 import { CHAN_MODE_RECORD, CHAN_REC_BYTES, CHAN_REC_OFF_STATUS } from '../../src/kernel/abi/layout.js';
 import type { Libc } from '../../src/kernel/abi/libc.js';
 import type { XnClient } from '../../src/kernel/abi/xn-client.js';
@@ -50,7 +62,7 @@ const TOTAL = 4 * 1024 * 1024;
 const BLOCK = 4096;
 const SLOTS = 32;
 const EXTENT = 256; // blocks per file: 32 files × 1 MiB
-const ALL_CONTENDERS = ['raw', 'xn-sync', 'xn-semi', 'xn-async'] as const;
+const ALL_CONTENDERS = ['raw', 'xn-sync', 'xn-semi', 'xn-counter', 'xn-async', 'pc-semi', 'pc-async'] as const;
 type Contender = (typeof ALL_CONTENDERS)[number];
 /** `--contenders raw,xn-sync` and `--ops write` narrow a run (for profiling); raw stays in as the baseline. */
 const CONTENDERS = ALL_CONTENDERS.filter((c) => c === 'raw' || (arg('--contenders')?.split(',') ?? ALL_CONTENDERS).includes(c));
@@ -65,8 +77,11 @@ interface Run {
   ms: number;
 }
 
-/** The user program: lays out the files, then runs every (op, size, round, contender). */
-async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Promise<Run[]> {
+/**
+ * The user program: lays out the files, then runs every (op, size, round, contender).
+ * `dropCaches` is the harness's, run before each timed run (not a system call of the program).
+ */
+async function benchmark(xc: XnClient, sys: Libc, dropCaches: () => void, log: (s: string) => void): Promise<Run[]> {
   const init = await xc.init();
   if (init.code !== XN.SUCCESS) throw new Error(`xn_init ${init.code}`);
   const root = await makeRootDir(xc, 'bench', await dirTypeOf(xc));
@@ -84,9 +99,12 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
   }
   must(await xc.writebackSync(root, 1), 'writeback root');
   const fd = sys.call('blkdev_open', O_RDWR | O_DIRECT);
+  // prefetch/commit go through the cache: a buffered descriptor.
+  const fdCached = sys.call('blkdev_open', O_RDWR);
   const chan = sys.channel(CHAN_MODE_RECORD, 2048);
   const recs = sys.malloc(256 * CHAN_REC_BYTES);
-  if (fd < 0 || chan < 0) throw new Error(`open ${fd} ${chan}`);
+  const counter = sys.calloc(4);
+  if (fd < 0 || fdCached < 0 || chan < 0 || counter === 0) throw new Error(`open ${fd} ${fdCached} ${chan}`);
   // The raw contender's area: the same layout right after XN's (contiguous) files, written with
   // data too (a never-written block is an absent row, which SQLite reads faster).
   const rawShift = SLOTS * EXTENT;
@@ -114,16 +132,35 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
       for (let at = 0; at < bytes; at += CHAN_REC_BYTES, got++) must(sys.view.getInt32(recs + at + CHAN_REC_OFF_STATUS, true), 'request');
     }
   };
-  /** Start one XN request on `chan` (XN_NO_CHAN: synchronously) and return when it is in flight or done. */
-  const xnStart = async (op: 'read' | 'write', db: number, n: number, on: number): Promise<void> => {
+  /**
+   * Start one XN request notifying `on` (XN_NO_CHAN and no counter: synchronously) and return
+   * when it is in flight or done.
+   */
+  const xnStart = async (op: 'read' | 'write', db: number, n: number, on: number, cnt = 0): Promise<void> => {
+    const sync = on === XN_NO_CHAN && cnt === 0;
     if (op === 'read') {
-      if (on === XN_NO_CHAN) must(await sys.call('xn_readin_sync', db, n), 'readin_sync');
-      else if (sys.call('xn_readin', db, n, on, 0) < 0) throw new Error('readin');
+      if (sync) must(await sys.call('xn_readin_sync', db, n), 'readin_sync');
+      else if (sys.call('xn_readin', db, n, on, cnt) < 0) throw new Error('readin');
       return;
     }
     must(sys.call('xn_bind', db, n, XN_BIND_CONTENTS, buf), 'bind');
-    if (on === XN_NO_CHAN) must(await sys.call('xn_writeback_sync', db, n), 'writeback_sync');
-    else if (sys.call('xn_writeback', db, n, on, 0) < 0) throw new Error('writeback');
+    if (sync) must(await sys.call('xn_writeback_sync', db, n), 'writeback_sync');
+    else if (sys.call('xn_writeback', db, n, on, cnt) < 0) throw new Error('writeback');
+  };
+  /** Wait until the counter reaches zero (it says "done", not "how": xnFinish's readb/unbind fail if the I/O did). */
+  const counted = async (): Promise<void> => {
+    while (sys.view.getInt32(counter, true) > 0) await sys.sched_yield();
+  };
+  /** The minimal alternative: start a prefetch (read) or a buffered write and its commit, on the raw area. */
+  const pcStart = async (op: 'read' | 'write', db: number, n: number): Promise<void> => {
+    const at = db + rawShift;
+    if (op === 'write' && (await sys.call('blkdev_pwrite', fdCached, buf, n * BLOCK, at * BLOCK)) !== n * BLOCK) throw new Error('pwrite');
+    const id = op === 'read' ? sys.call('prefetch', fdCached, at, n, chan) : sys.call('commit', fdCached, at, n, chan);
+    if (id < 0) throw new Error(`${op === 'read' ? 'prefetch' : 'commit'}: ${id}`);
+  };
+  /** After a prefetch: copy the blocks out of the cache. */
+  const pcFinish = async (op: 'read' | 'write', db: number, n: number): Promise<void> => {
+    if (op === 'read' && (await sys.call('blkdev_pread', fdCached, buf, n * BLOCK, (db + rawShift) * BLOCK)) !== n * BLOCK) throw new Error('pread');
   };
   /** After the I/O: copy a read out, and drop the pages. */
   const xnFinish = (op: 'read' | 'write', db: number, n: number): void => {
@@ -132,6 +169,7 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
   };
 
   const run = async (c: Contender, op: 'read' | 'write', pos: number[], n: number): Promise<number> => {
+    dropCaches();
     const t0 = sys.nowMs();
     if (c === 'raw') {
       for (const db of pos) {
@@ -139,16 +177,28 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
         const r = op === 'read' ? await sys.call('blkdev_pread', fd, buf, n * BLOCK, at) : await sys.call('blkdev_pwrite', fd, buf, n * BLOCK, at);
         if (r !== n * BLOCK) throw new Error(`raw ${op} ${r}`);
       }
-    } else if (c === 'xn-sync' || c === 'xn-semi') {
+    } else if (c === 'xn-sync' || c === 'xn-semi' || c === 'xn-counter') {
       for (const db of pos) {
-        await xnStart(op, db, n, c === 'xn-sync' ? XN_NO_CHAN : chan);
+        if (c === 'xn-counter') sys.view.setInt32(counter, 1, true);
+        await xnStart(op, db, n, c === 'xn-semi' ? chan : XN_NO_CHAN, c === 'xn-counter' ? counter : 0);
         if (c === 'xn-semi') await drain(1);
+        if (c === 'xn-counter') await counted();
         xnFinish(op, db, n);
       }
-    } else {
+    } else if (c === 'xn-async') {
       for (const db of pos) await xnStart(op, db, n, chan);
       await drain(pos.length);
       for (const db of pos) xnFinish(op, db, n);
+    } else if (c === 'pc-semi') {
+      for (const db of pos) {
+        await pcStart(op, db, n);
+        await drain(1);
+        await pcFinish(op, db, n);
+      }
+    } else {
+      for (const db of pos) await pcStart(op, db, n);
+      await drain(pos.length);
+      for (const db of pos) await pcFinish(op, db, n);
     }
     return sys.nowMs() - t0;
   };
@@ -170,11 +220,6 @@ async function benchmark(xc: XnClient, sys: Libc, log: (s: string) => void): Pro
   return out;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 === 1 ? (s[(s.length - 1) / 2] as number) : ((s[s.length / 2 - 1] as number) + (s[s.length / 2] as number)) / 2;
-};
-
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `xn-bench-${process.pid}-`));
   const disk = join(dir, 'bench.db');
@@ -183,8 +228,8 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   let runs: Run[];
   try {
-    const { kernel, xn } = xnStack(dev, 3000);
-    runs = await runXnProcess(kernel, 0, (xc, sys) => benchmark(xc, sys, (s) => process.stderr.write(s)), { memoryBytes: 64 << 20 });
+    const { kernel, xn, cache } = xnStack(dev, 3000);
+    runs = await runXnProcess(kernel, 0, (xc, sys) => benchmark(xc, sys, () => rawDropClean(cache), (s) => process.stderr.write(s)), { memoryBytes: 64 << 20 });
     await xn.flushAll();
     await xn.shutdown();
   } finally {
@@ -199,38 +244,36 @@ async function main(): Promise<void> {
     '',
     `Machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, Linux ${release()}, Node ${process.version}, ${new Date().toISOString()}; load average ${load0[0]?.toFixed(2)} → ${load1[0]?.toFixed(2)} (shared machine). ${rounds} interleaved rounds; 4 MiB per run; medians (ms) and the median of per-round ratios to raw (< 1 = faster than raw).`,
     '',
-    '| op | size | raw ms | xn-sync ms | ×raw | xn-semi ms | ×raw | semi/sync | xn-async ms | ×raw | raw/async |',
-    '|---|---|---|---|---|---|---|---|---|---|---|',
+    `Each cell: median ms (median of per-round ratios to raw). counter/semi: xn-counter over xn-semi per round (Xok's counter against the channel); raw/… : how many times faster than raw.`,
+    '',
+    `| op | size | ${CONTENDERS.join(' | ')} | semi/sync | counter/semi | raw/xn-async | raw/pc-async |`,
+    `|---|---|${CONTENDERS.map(() => '---|').join('')}---|---|---|---|`,
   ];
   const summary: Record<string, unknown>[] = [];
   for (const op of OPS) {
     for (const kb of SIZES_KB) {
       const of = (c: Contender) => runs.filter((x) => x.op === op && x.sizeKB === kb && x.contender === c);
       const perRound = (c: Contender, base: Contender) => of(c).map((x) => x.ms / (of(base).find((y) => y.round === x.round) as Run).ms);
-      const m = (c: Contender) => median(of(c).map((x) => x.ms));
+      const ratio = (c: Contender, base: Contender) => (CONTENDERS.includes(c) && CONTENDERS.includes(base) ? median(perRound(c, base)) : Number.NaN);
       const row = {
         op,
         sizeKB: kb,
-        rawMs: m('raw'),
-        syncMs: m('xn-sync'),
-        syncRatio: median(perRound('xn-sync', 'raw')),
-        semiMs: m('xn-semi'),
-        semiRatio: median(perRound('xn-semi', 'raw')),
-        semiOverSync: median(perRound('xn-semi', 'xn-sync')),
-        asyncMs: m('xn-async'),
-        asyncRatio: median(perRound('xn-async', 'raw')),
-        perRound: { sync: perRound('xn-sync', 'raw'), semi: perRound('xn-semi', 'raw'), async: perRound('xn-async', 'raw') },
+        ms: Object.fromEntries(CONTENDERS.map((c) => [c, median(of(c).map((x) => x.ms))])),
+        toRaw: Object.fromEntries(CONTENDERS.map((c) => [c, ratio(c, 'raw')])),
+        semiOverSync: ratio('xn-semi', 'xn-sync'),
+        counterOverSemi: ratio('xn-counter', 'xn-semi'),
+        perRoundToRaw: Object.fromEntries(CONTENDERS.map((c) => [c, perRound(c, 'raw')])),
       };
       summary.push(row);
-      lines.push(
-        `| ${op} | ${kb} KB | ${row.rawMs.toFixed(1)} | ${row.syncMs.toFixed(1)} | ${row.syncRatio.toFixed(2)} | ${row.semiMs.toFixed(1)} | ${row.semiRatio.toFixed(2)} | ${row.semiOverSync.toFixed(2)} | ${row.asyncMs.toFixed(1)} | ${row.asyncRatio.toFixed(2)} | ${(1 / row.asyncRatio).toFixed(2)}× |`,
-      );
+      const cell = (c: Contender) => `${(row.ms[c] as number).toFixed(1)} (${(row.toRaw[c] as number).toFixed(2)})`;
+      const x = (v: number, inv = false) => (Number.isNaN(v) ? '–' : inv ? `${(1 / v).toFixed(2)}×` : v.toFixed(2));
+      lines.push(`| ${op} | ${kb} KB | ${CONTENDERS.map(cell).join(' | ')} | ${x(row.semiOverSync)} | ${x(row.counterOverSemi)} | ${x(ratio('xn-async', 'raw'), true)} | ${x(ratio('pc-async', 'raw'), true)} |`);
     }
   }
   lines.push('', `Device counters at the end: ${JSON.stringify(stats)}`);
   mkdirSync(outDir, { recursive: true });
   const tag = latency ? 'latency' : 'nolatency';
-  const command = `node --import tsx bench/xn/xn-bench.ts ${argv.join(' ')}`.trim();
+  const command = `node ${relative(process.cwd(), process.argv[1] ?? 'xn-bench')} ${argv.join(' ')}`.trim();
   writeFileSync(
     join(outDir, `xn-bench-${tag}.json`),
     JSON.stringify({ latency, scale: latency ? SCALE : null, rounds, command, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), node: process.version, loadavg: [load0, load1] }, summary, runs }, null, 2),

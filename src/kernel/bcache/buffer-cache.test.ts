@@ -7,7 +7,7 @@ const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
 console.log(`buffer-cache properties: SEED=${seed}`);
 
 describe('BufferCache', () => {
-  it('never exceeds its page budget and never evicts dirty, pinned or locked pages (property)', () => {
+  it('never exceeds its page budget, never evicts dirty, pinned or locked pages, and lists exactly the evictable ones (property)', () => {
     fc.assert(
       fc.property(
         fc.array(fc.record({ op: fc.constantFrom('attach', 'dirty', 'clean', 'pin', 'unpin', 'detach'), db: fc.integer({ min: 0, max: 40 }) }), { maxLength: 200 }),
@@ -28,6 +28,8 @@ describe('BufferCache', () => {
             const s = c.stats();
             expect(s.pages).toBeLessThanOrEqual(8);
             expect(s.pages).toBe([...c.entries()].filter((x) => x.page >= 0).length);
+            // The LRU list holds exactly the evictable pages.
+            expect(s.evictable).toBe([...c.entries()].filter((x) => x.page >= 0 && !x.dirty && !x.locked && x.pins === 0).length);
           }
         },
       ),

@@ -44,6 +44,13 @@ export interface BufEntry {
   pins: number;
   /** XN registry state, or null for a block that is only cached (raw access). */
   reg: RegistryState | null;
+  /**
+   * Cache-internal: membership and neighbours in the LRU list of evictable pages (an intrusive
+   * list, as a kernel's `list_head`: no hashing per state change on the I/O path).
+   */
+  inLru: boolean;
+  lruPrev: BufEntry | null;
+  lruNext: BufEntry | null;
 }
 
 /** Counters of the cache. */
@@ -74,8 +81,10 @@ export class BufferCache {
   readonly device: BlockDevice;
   readonly maxPages: number;
   readonly #entries = new Map<number, BufEntry>();
-  /** Evictable entries (page, clean, unlocked, unpinned) in LRU order, oldest first. */
-  readonly #lru = new Map<number, BufEntry>();
+  /** Evictable entries (page, clean, unlocked, unpinned) in LRU order: the oldest at the head. */
+  #lruHead: BufEntry | null = null;
+  #lruTail: BufEntry | null = null;
+  #lruSize = 0;
   #pages = 0;
   /** Requests (read runs, write groups) submitted and not yet completed. */
   #inFlight = 0;
@@ -118,7 +127,7 @@ export class BufferCache {
   ensure(db: number): BufEntry {
     let e = this.#entries.get(db);
     if (e === undefined) {
-      e = { db, page: -1, dirty: false, locked: false, pins: 0, reg: null };
+      e = { db, page: -1, dirty: false, locked: false, pins: 0, reg: null, inLru: false, lruPrev: null, lruNext: null };
       this.#entries.set(db, e);
     }
     return e;
@@ -136,13 +145,41 @@ export class BufferCache {
 
   /** Mark recently used. */
   touch(e: BufEntry): void {
-    if (this.#lru.delete(e.db)) this.#lru.set(e.db, e);
+    if (e.inLru && e !== this.#lruTail) {
+      this.#unlist(e);
+      this.#link(e);
+    }
+  }
+
+  /** Append `e` (not listed) as the newest evictable entry. */
+  #link(e: BufEntry): void {
+    const tail = this.#lruTail;
+    e.lruPrev = tail;
+    e.lruNext = null;
+    if (tail === null) this.#lruHead = e;
+    else tail.lruNext = e;
+    this.#lruTail = e;
+    e.inLru = true;
+    this.#lruSize++;
+  }
+
+  #unlist(e: BufEntry): void {
+    if (!e.inLru) return;
+    const { lruPrev: prev, lruNext: next } = e;
+    if (prev === null) this.#lruHead = next;
+    else prev.lruNext = next;
+    if (next === null) this.#lruTail = prev;
+    else next.lruPrev = prev;
+    e.lruPrev = null;
+    e.lruNext = null;
+    e.inLru = false;
+    this.#lruSize--;
   }
 
   #sync(e: BufEntry): void {
     if (e.page >= 0 && !e.dirty && !e.locked && e.pins === 0) {
-      if (!this.#lru.has(e.db)) this.#lru.set(e.db, e);
-    } else this.#lru.delete(e.db);
+      if (!e.inLru) this.#link(e);
+    } else this.#unlist(e);
   }
 
   /**
@@ -168,22 +205,21 @@ export class BufferCache {
 
   /** Take the page of the oldest evictable entry; -1 if none. */
   #evictOne(): number {
-    for (const victim of this.#lru.values()) {
-      const p = victim.page;
-      this.#lru.delete(victim.db);
-      victim.page = -1;
-      this.#pages--;
-      this.#c.evictions++;
-      if (victim.reg === null && victim.pins === 0) this.#entries.delete(victim.db);
-      return p;
-    }
-    return -1;
+    const victim = this.#lruHead;
+    if (victim === null) return -1;
+    const p = victim.page;
+    this.#unlist(victim);
+    victim.page = -1;
+    this.#pages--;
+    this.#c.evictions++;
+    if (victim.reg === null && victim.pins === 0) this.#entries.delete(victim.db);
+    return p;
   }
 
   /** Release the page of `e` (it must be unlocked and unpinned). Keeps a registered entry. */
   detachPage(e: BufEntry): void {
     if (e.page < 0) return;
-    this.#lru.delete(e.db);
+    this.#unlist(e);
     this.device.pool.free(e.page);
     e.page = -1;
     this.#pages--;
@@ -193,7 +229,7 @@ export class BufferCache {
   /** Forget `e` entirely (page and registration). */
   remove(e: BufEntry): void {
     if (e.page >= 0) {
-      this.#lru.delete(e.db);
+      this.#unlist(e);
       this.device.pool.free(e.page);
       e.page = -1;
       this.#pages--;
@@ -268,7 +304,7 @@ export class BufferCache {
    * entries are clean and — on a device with a volatile cache, after a flush — durable.
    */
   writeRuns(runs: readonly (readonly BufEntry[])[], done: (status: number) => void): void {
-    const all = runs.flat();
+    const all = runs.length === 1 ? (runs[0] as readonly BufEntry[]) : runs.flat();
     this.#lock(all, true);
     this.#c.writeRequests++;
     this.#c.blocksWritten += all.length;
@@ -310,7 +346,7 @@ export class BufferCache {
       dirty,
       locked,
       pinned,
-      evictable: this.#lru.size,
+      evictable: this.#lruSize,
       ...this.#c,
     };
   }

@@ -9,6 +9,6 @@
  * itself never decides whether a write is allowed; XN, or the raw device's root-only rule, does.
  */
 export { BufferCache, type BufEntry, type BufferCacheStats, type RegistryState } from './buffer-cache.js';
-export { rawCommit, rawPrefetch, rawRead, rawSync, rawWrite, RAW_MAX_BLOCKS, type Caller, type CompletionSink } from './raw-access.js';
+export { rawCommit, rawDropClean, rawPrefetch, rawRead, rawSync, rawWrite, RAW_MAX_BLOCKS, type Caller, type CompletionSink } from './raw-access.js';
 export { CompletionRoute, completionStats, type CompletionKernel, type CompletionStats } from './completion.js';
 export { BlockDevFile, registerBlockDeviceSyscalls, type BlockDeviceSyscalls } from './blkdev.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { EBUSY, EINVAL, ENOMEM, EPERM } from '../abi/errno.js';
 import { BufferCache } from './buffer-cache.js';
-import { rawCommit, rawPrefetch, rawRead, rawWrite } from './raw-access.js';
+import { rawCommit, rawDropClean, rawPrefetch, rawRead, rawWrite } from './raw-access.js';
 
 const root = { pid: 1, uid: 0 };
 const sink = () => undefined;
@@ -79,5 +79,25 @@ describe('raw device access through the cache', () => {
     expect(rawWrite(c, root, 4, 4, block(1, 4), false)).toBe(0);
     expect(rawWrite(c, root, 0, 2, block(1, 2), false)).toBe(-ENOMEM); // 4 pages, all dirty
     expect(c.peek(0)).toBeUndefined(); // all or nothing
+  });
+
+  it('drop-clean releases the pages of clean idle raw blocks only: dirty, pinned and XN-registered blocks keep theirs, and reads stay correct', async () => {
+    const dev = new MemoryBlockDevice({ blockCount: 32 });
+    const c = new BufferCache(dev, 16);
+    await dev.write(0, 8, block(3, 8));
+    await call((d) => rawPrefetch(c, root, 0, 4, 1, d)); // 0..3 clean
+    expect(rawWrite(c, root, 4, 1, block(8), false)).toBe(0); // 4 dirty
+    c.pin(c.ensure(5));
+    expect(c.attachPage(c.peek(5)!)).toBe(true); // 5 pinned
+    const reg = c.ensure(6);
+    reg.reg = { type: 4, parentDb: -1, parentOff: 0, parentSlot: 0, initialized: true, uninitChildren: 0 };
+    expect(c.attachPage(reg)).toBe(true); // 6 registered
+    expect(rawDropClean(c)).toBe(4);
+    expect([0, 1, 2, 3].map((b) => c.peek(b))).toEqual([undefined, undefined, undefined, undefined]);
+    expect([4, 5, 6].map((b) => (c.peek(b)?.page ?? -1) >= 0)).toEqual([true, true, true]);
+    expect(c.stats().pages).toBe(3);
+    const out = new Uint8Array(5 * BLOCK_SIZE);
+    expect(await rawRead(c, root, 0, 5, out)).toBe(0);
+    expect([out[0], out[4 * BLOCK_SIZE]]).toEqual([3, 8]);
   });
 });

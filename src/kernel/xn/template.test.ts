@@ -2,11 +2,34 @@
 import { describe, expect, it } from 'vitest';
 import { XN_DB } from '../abi/xn.js';
 import { dirTemplate } from './testing/libfs.js';
+import { blockArmTemplate, DISC_BLOCK, DISC_EXTENT, extentArmTemplate, headerTemplate, inodeOff, inodeTemplate, itableTemplate } from './testing/itable-format.js';
 import { assemble, disassemble, encodeTemplate, type TemplateSpec } from '../abi/xn-template.js';
-import { decodeTemplate, DB_TYPE, importTemplate, verifyTemplate, type XnType } from './template.js';
+import { activeBase, decodeTemplate, DB_TYPE, importTemplate, verifyTemplate, type TypeEnv, type XnType } from './template.js';
 import { runUdf, UdfOutput } from './udf.js';
 
 const env = (id: number): XnType | undefined => (id === XN_DB ? DB_TYPE : undefined);
+
+/** The inode-table format's member types, verified in dependency order: header 5, arms 6 and 7, inode union 8, and a 512-byte struct {header, inode} 9. */
+const HDR = 5;
+const EXT = 6;
+const BLK = 7;
+const INODE = 8;
+const PAIR = 9;
+const itab = new Map<number, XnType>();
+const itEnv: TypeEnv = (id) => (id === XN_DB ? DB_TYPE : itab.get(id));
+const itabSpecs: [number, TemplateSpec][] = [
+  [HDR, headerTemplate()],
+  [EXT, extentArmTemplate()],
+  [BLK, blockArmTemplate()],
+  [INODE, inodeTemplate(EXT, BLK)],
+  [PAIR, { cls: 'struct', name: 'pair', members: [HDR, INODE] }],
+];
+for (const [id, spec] of itabSpecs) {
+  const r = verifyTemplate(spec, id, itEnv);
+  if (!r.ok) throw new Error(`${spec.name}: ${r.reason}`);
+  itab.set(id, r.type);
+}
+const union = (over: Partial<Extract<TemplateSpec, { cls: 'union' }>>): TemplateSpec => ({ ...(inodeTemplate(EXT, BLK) as Extract<TemplateSpec, { cls: 'union' }>), ...over });
 const base = (over: Partial<Extract<TemplateSpec, { cls: 'base' }>>): TemplateSpec => ({
   cls: 'base',
   name: 'ptrs',
@@ -20,18 +43,56 @@ const base = (over: Partial<Extract<TemplateSpec, { cls: 'base' }>>): TemplateSp
 });
 
 describe('UDF verifier', () => {
-  const accepted: [string, TemplateSpec][] = [
-    ['a 4-slot pointer array', base({})],
-    ['the libfs directory (self pointers, two slot kinds)', dirTemplate()],
-    ['a pointer-free type', base({ nslots: 0, rawWrite: [{ off: 0, len: 4096 }] })],
+  const accepted: [string, TemplateSpec, TypeEnv][] = [
+    ['a 4-slot pointer array', base({}), env],
+    ['the libfs directory (self pointers, two slot kinds)', dirTemplate(), env],
+    ['a pointer-free type', base({ nslots: 0, rawWrite: [{ off: 0, len: 4096 }] }), env],
+    ['a sub-block base type with several pointer slots (the inode-table header)', headerTemplate(), env],
+    ['a union whose discriminator selects one of two owns functions over the same bytes', inodeTemplate(EXT, BLK), itEnv],
+    ['a one-block struct of a header and fifteen union members', itableTemplate(HDR, INODE), itEnv],
+    ['a struct of structs (flattened to one block)', { cls: 'struct', name: 'pairs', members: Array.from({ length: 8 }, () => PAIR) }, itEnv],
+    ['a union with a one-byte discriminator in the middle of the member', union({ typeAccess: { off: 5, len: 1 }, getType: assemble(`ldb r2, r0, 5\nbeqi r2, 1, a\nret r0\na: movi r3, ${EXT}\nret r3`) }), itEnv],
   ];
-  it.each(accepted)('accepts %s', (_n, spec) => {
-    const r = verifyTemplate(spec, 5, env);
+  it.each(accepted)('accepts %s', (_n, spec, e) => {
+    const r = verifyTemplate(spec, 10, e);
     expect(r.ok ? 'ok' : r.reason).toBe('ok');
   });
 
+  it('flattens a struct into its base and union members, one block, with pointers', () => {
+    const r = verifyTemplate(itableTemplate(HDR, INODE), 10, itEnv);
+    if (!r.ok) throw new Error(r.reason);
+    expect(r.type).toMatchObject({ cls: 'struct', nbytes: 4096, allocatable: true, hasPointers: true });
+    expect(r.type.members.map((m) => [m.off, m.type.id])).toEqual([[0, HDR], ...Array.from({ length: 15 }, (_v, i) => [inodeOff(i), INODE])]);
+    const nested = verifyTemplate({ cls: 'struct', name: 'pairs', members: Array.from({ length: 8 }, () => PAIR) }, 10, itEnv);
+    if (!nested.ok) throw new Error(nested.reason);
+    expect(nested.type.members.map((m) => m.off)).toEqual(Array.from({ length: 16 }, (_v, i) => 256 * i));
+  });
+
+  it('a union’s discriminator selects the owns function: the same bytes own an extent under one arm and single blocks under the other', () => {
+    const inode = itab.get(INODE) as XnType;
+    const mem = new Uint8Array(512);
+    const dv = new DataView(mem.buffer);
+    // The inode at byte 256 of `mem`: pointer bytes [8, 16) = {1000, 3}.
+    dv.setUint32(256 + 8, 1000, true);
+    dv.setUint32(256 + 12, 3, true);
+    const o = new UdfOutput();
+    const owned = (slot: number) => {
+      const arm = activeBase(inode, mem, 256, itEnv);
+      if (arm === null) return 'NIL';
+      expect(runUdf(arm.owns, mem, 256, slot, arm.readSets[slot]!, o)).toBe(0);
+      return Array.from({ length: o.n }, (_v, k) => `${o.a[k]}+${o.b[k]}`).join(',');
+    };
+    expect(owned(0)).toBe('NIL');
+    dv.setUint32(256, DISC_EXTENT, true);
+    expect([owned(0), owned(1)]).toEqual(['1000+3', '']);
+    dv.setUint32(256, DISC_BLOCK, true);
+    expect([owned(0), owned(1), owned(2)]).toEqual(['1000+1', '3+1', '']);
+    dv.setUint32(256, 9, true);
+    expect(owned(0)).toBe('NIL'); // not an arm
+  });
+
   // Slot 0 reads bytes [0, 4): readSet(0) emits offset 0 → nil; so these read sets start at 4.
-  const refused: [string, TemplateSpec, RegExp][] = [
+  const refused: [string, TemplateSpec, RegExp, TypeEnv?][] = [
     ['a store instruction', base({ owns: assemble('stw r1, r0, 0\nret r0') }), /store instruction/],
     ['an over-long function', base({ owns: assemble('movi r2, 1\n'.repeat(65)) }), /too long/],
     ['a write to r0', base({ owns: assemble('movi r0, 5\nret r0') }), /writes r0/],
@@ -52,9 +113,18 @@ describe('UDF verifier', () => {
     ['a union with a non-NIL zero discriminator', { cls: 'union', name: 'u', nbytes: 4096, typeAccess: { off: 0, len: 4 }, getType: assemble('movi r2, 4\nret r2'), arms: [] } as TemplateSpec, /must be NIL/],
     ['a union arm of another size', { cls: 'union', name: 'u', nbytes: 128, typeAccess: { off: 0, len: 4 }, getType: assemble('ldw r2, r0, 0\nret r2'), arms: [XN_DB] } as TemplateSpec, /not a loaded base type|same size/],
     ['a struct of unknown members', { cls: 'struct', name: 's', members: [42] } as TemplateSpec, /not a loaded user type/],
+    ['a struct larger than a block', { cls: 'struct', name: 's', members: Array.from({ length: 17 }, () => HDR) }, /struct larger than 4096/, itEnv],
+    ['a struct with a built-in member', { cls: 'struct', name: 's', members: [HDR, XN_DB] }, /not a loaded user type/, itEnv],
+    ['a union arm whose read set covers the discriminator', union({ typeAccess: { off: 8, len: 4 }, getType: assemble('ldw r2, r0, 8\nret r2') }), /read set overlaps the discriminator/, itEnv],
+    ['a union arm whose raw-write extent covers the discriminator', union({ typeAccess: { off: 100, len: 4 }, getType: assemble('ldw r2, r0, 100\nret r2') }), /raw-write extent overlaps the discriminator/, itEnv],
+    ['a discriminator longer than 32 bytes', union({ typeAccess: { off: 0, len: 33 } }), /at most 32 bytes/, itEnv],
+    ['a union arm that is itself a union', union({ arms: [EXT, INODE] }), /arm 8 is not a loaded base type/, itEnv],
+    ['a union arm that is a struct', union({ arms: [PAIR] }), /arm 9 is not a loaded base type/, itEnv],
+    ['a get-type function that emits', union({ getType: assemble('movi r2, 1\nemit r2, r2, 4\nret r0') }), /get-type may not emit/, itEnv],
+    ['a get-type function reading outside the discriminator', union({ getType: assemble('ldw r2, r0, 40\nret r2') }), /getType on a zero discriminator faults/, itEnv],
   ];
-  it.each(refused)('refuses %s', (_n, spec, why) => {
-    const r = verifyTemplate(spec, 5, env);
+  it.each(refused)('refuses %s', (_n, spec, why, e = env) => {
+    const r = verifyTemplate(spec, 10, e);
     expect(r.ok ? 'accepted' : r.reason).toMatch(why);
   });
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { BufferCache } from '../bcache/index.js';
 import { XN, XN_DB, XN_ZERO_FILL } from '../abi/xn.js';
-import { dataBlock, dirType, fileMods, fileOp, makeRootDir, readinWait, subdirMods, writebackWait } from './testing/libfs.js';
+import { dataBlock, dirType, FILE_PTR_OFF, fileMods, fileOp, makeRootDir, readinWait, subdirMods, writebackWait } from './testing/libfs.js';
 import { Xn, type XnOp } from './xn.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
@@ -108,8 +108,8 @@ describe('XN protection (per-process capabilities)', () => {
     expect(await writebackWait(xn, a, [{ db: rootA, n: 1 }])).toBe(XN.SUCCESS);
   });
 
-  it('move couples source and destination parents into one atomic write; swap exchanges', async () => {
-    const { xn, a, rootA, dir } = await boot();
+  it('move and swap couple their two parents into one atomic write; swap exchanges two extents, and a refused half rolls both back', async () => {
+    const { xn, a, b, rootA, dir } = await boot();
     // A subdirectory under rootA.
     const sub: XnOp = { db: 0, nelem: 1, type: dir, slot: 64, mods: [] };
     sub.db = xn.findFree(0, 1);
@@ -128,6 +128,31 @@ describe('XN protection (per-process capabilities)', () => {
     const bad: XnOp = { db: f, nelem: 1, type: XN_DB, slot: 1, mods: fileMods(1, f + 1, 1) };
     expect(xn.move(a, rootA * BLOCK_SIZE, bad, sub.db * BLOCK_SIZE, { ...dst, mods: fileMods(0, 0, 0) })).toBe(XN.TYPE_ERROR);
     expect(xn.attrOf(f)?.parentDb).toBe(sub.db);
+
+    // Swap: f (sub's slot 0) and a two-block file g (rootA's slot 6) trade places.
+    const g = await makeFile(xn, a, rootA, 6, 9);
+    const ptrs = (db: number, slot: number) => {
+      const b = new Uint8Array(8);
+      expect(xn.readb(a, b, db * BLOCK_SIZE + FILE_PTR_OFF + 8 * slot)).toBe(XN.SUCCESS);
+      return [new DataView(b.buffer).getUint32(0, true), new DataView(b.buffer).getUint32(4, true)];
+    };
+    const gOp: XnOp = { db: g, nelem: 1, type: XN_DB, slot: 6, mods: fileMods(6, f, 1) };
+    const fOp: XnOp = { db: f, nelem: 1, type: XN_DB, slot: 0, mods: fileMods(0, g, 1) };
+    // Refusals first, each leaving both parents as they were: a lie in the second half rolls the first half back too.
+    expect(xn.swap(a, rootA * BLOCK_SIZE, gOp, sub.db * BLOCK_SIZE, { ...fOp, mods: fileMods(0, g, 2) })).toBe(XN.TYPE_ERROR);
+    expect(xn.swap(a, rootA * BLOCK_SIZE, { ...gOp, db: g + 1 }, sub.db * BLOCK_SIZE, fOp)).toBe(XN.TYPE_ERROR); // slot 6 does not own g + 1
+    expect(xn.swap(a, rootA * BLOCK_SIZE, gOp, rootA * BLOCK_SIZE, { ...gOp, mods: fileMods(6, g, 1) })).toBe(XN.ILLEGAL_OP); // one slot
+    expect(xn.swap(a, rootA * BLOCK_SIZE, { ...gOp, db: 2 ** 40 }, sub.db * BLOCK_SIZE, fOp)).toBe(XN.BOGUS_PTR);
+    expect(xn.swap(b, rootA * BLOCK_SIZE, gOp, sub.db * BLOCK_SIZE, fOp)).toBe(XN.BOGUS_CAP);
+    expect([ptrs(rootA, 6), ptrs(sub.db, 0)]).toEqual([[g, 1], [f, 1]]);
+    expect(xn.swap(a, rootA * BLOCK_SIZE, gOp, sub.db * BLOCK_SIZE, fOp)).toBe(XN.SUCCESS);
+    expect([ptrs(rootA, 6), ptrs(sub.db, 0)]).toEqual([[f, 1], [g, 1]]);
+    expect([xn.attrOf(f), xn.attrOf(g)].map((x) => [x?.parentDb, x?.parentSlot])).toEqual([[rootA, 6], [sub.db, 0]]);
+    expect(await writebackWait(xn, a, [{ db: sub.db, n: 1 }])).toBe(XN.TAINTED); // coupled by the swap
+    expect(await writebackWait(xn, a, [{ db: rootA, n: 1 }, { db: sub.db, n: 1 }])).toBe(XN.SUCCESS);
+    const data = new Uint8Array(BLOCK_SIZE);
+    expect(xn.readb(a, data, g * BLOCK_SIZE)).toBe(XN.SUCCESS);
+    expect(Buffer.compare(data, dataBlock(9))).toBe(0);
     const fsck = await xn.fsck();
     expect([fsck.dangling, fsck.doublyOwned, fsck.leaked]).toEqual([0, 0, 0]);
   });

@@ -635,6 +635,8 @@ export class Xn {
     const contents = flag === XN_BIND_CONTENTS;
     if (!contents && flag !== XN_ZERO_FILL && flag !== XN_ALLOC_ZERO) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_FLAG, `bind flag ${flag}`));
     if (contents && (!(src instanceof Uint8Array) || src.length !== n * BLOCK_SIZE)) return this.#count('bind', this.#refuse(ctx, XN.CANNOT_ACCESS, `XN_BIND_CONTENTS needs ${n * BLOCK_SIZE} bytes of contents`));
+    const picked = this.#picked;
+    picked.length = 0;
     for (let b = db; b < db + n; b++) {
       const e = this.cache.peek(b);
       if (e?.reg == null) return this.#count('bind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
@@ -646,22 +648,25 @@ export class Xn {
         if (this.#types[e.reg.type]?.hasPointers !== false) return this.#count('bind', this.#refuse(ctx, XN.ILLEGAL_OP, `zero-filling initialized block ${b} would drop its pointers`));
       }
       if (!this.#can(ctx, b, true)) return this.#count('bind', this.#refuse(ctx, XN.BOGUS_CAP, `no write capability for block ${b}`));
+      picked.push(e);
     }
-    for (let b = db; b < db + n; b++) {
-      const e = this.cache.peek(b) as BufEntry;
+    for (let k = 0; k < n; k++) {
+      const e = picked[k] as BufEntry;
       // Dirty at once: a clean fresh page would be evictable by the next block's attachPage.
       if (!this.cache.attachPage(e)) {
-        for (let u = db; u < b; u++) {
-          const x = this.cache.peek(u) as BufEntry;
+        for (let u = 0; u < k; u++) {
+          const x = picked[u] as BufEntry;
           this.cache.detachPage(x);
           this.cache.setDirty(x, !(x.reg as RegistryState).initialized);
         }
+        picked.length = 0;
         return this.#count('bind', this.#refuse(ctx, XN.NO_MEMORY, 'no free cache page'));
       }
-      if (contents) this.cache.bytes(e).set((src as Uint8Array).subarray((b - db) * BLOCK_SIZE, (b - db + 1) * BLOCK_SIZE));
+      if (contents) this.cache.bytes(e).set(n === 1 ? (src as Uint8Array) : (src as Uint8Array).subarray(k * BLOCK_SIZE, (k + 1) * BLOCK_SIZE));
       else this.device.pool.zero(e.page);
       this.cache.setDirty(e, true);
     }
+    picked.length = 0;
     return this.#count('bind', XN.SUCCESS);
   }
 
@@ -671,6 +676,8 @@ export class Xn {
     if (!this.#online) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Number.isInteger(n) || n < 1) return this.#count('unbind', this.#refuse(ctx, XN.TOO_SMALL, 'unbind of no blocks'));
     if (n > XN_MAX_EXTENT_BLOCKS || !this.#inRange(db, n)) return this.#count('unbind', this.#refuse(ctx, XN.BOGUS_NAME, `blocks [${db}, +${n}) outside the disk`));
+    const picked = this.#picked;
+    picked.length = 0;
     for (let b = db; b < db + n; b++) {
       const e = this.cache.peek(b);
       if (e?.reg == null) return this.#count('unbind', this.#refuse(ctx, XN.REGISTRY_MISS, `block ${b} is not registered`));
@@ -679,10 +686,15 @@ export class Xn {
       if (e.locked) return this.#count('unbind', this.#refuse(ctx, XN.LOCKED, `block ${b} has I/O in flight`));
       if (e.dirty) return this.#count('unbind', this.#refuse(ctx, XN.DIRTY_BLOCKS, `block ${b} is dirty: write it back first`));
       if (this.#isCatalogue(b) || e.pins > 0) return this.#count('unbind', this.#refuse(ctx, XN.ILLEGAL_OP, `block ${b} is pinned`));
+      picked.push(e);
     }
-    for (let b = db; b < db + n; b++) this.cache.detachPage(this.cache.peek(b) as BufEntry);
+    for (const e of picked) this.cache.detachPage(e);
+    picked.length = 0;
     return this.#count('unbind', XN.SUCCESS);
   }
+
+  /** Entries a two-pass call (bind, unbind) checked in its first pass (reused). */
+  readonly #picked: BufEntry[] = [];
 
   /** Entries of the last successful {@link Xn.#rawRun}, block by block (reused). */
   readonly #rawEntries: BufEntry[] = [];
@@ -732,6 +744,13 @@ export class Xn {
       let next = -1;
       for (const m of t.members) {
         if (b < m.off || b >= m.off + m.type.nbytes) continue;
+        // A union's discriminator is readable, NIL or not: a library learns its members' arms
+        // after a restart this way. It is written only by set_type.
+        const ta = m.type.typeAccess;
+        if (!write && ta !== null && b - m.off >= ta.off && b - m.off < ta.off + ta.len) {
+          next = m.off + ta.off + ta.len;
+          break;
+        }
         const base = activeBase(m.type, page, m.off, this.env);
         if (base === null) break;
         const x = (write ? base.rawWrite : base.readable).find((s) => b - m.off >= s.off && b - m.off < s.off + s.len);
@@ -783,9 +802,19 @@ export class Xn {
   // -------------------------------------------------------------------------------------------
   // I/O
 
+  /** The run of readin/writeback, reused: readinv and writebackv keep no reference to their runs. */
+  readonly #oneRun = [{ db: 0, n: 0 }];
+
+  #one(db: number, n: number): readonly { db: number; n: number }[] {
+    const r = this.#oneRun[0] as { db: number; n: number };
+    r.db = db;
+    r.n = n;
+    return this.#oneRun;
+  }
+
   /** `sys_xn_readin`: read `[db, db+n)` into the cache; see {@link Xn.readinv}. */
   readin(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
-    return this.readinv(ctx, [{ db, n }], requestId, notify);
+    return this.readinv(ctx, this.#one(db, n), requestId, notify);
   }
 
   /**
@@ -855,7 +884,7 @@ export class Xn {
 
   /** `sys_xn_writeback`: write `[db, db+n)` back; see {@link Xn.writebackv}. */
   writeback(ctx: XnContext, db: number, n: number, requestId: number, notify: CompletionSink): number {
-    return this.writebackv(ctx, [{ db, n }], requestId, notify);
+    return this.writebackv(ctx, this.#one(db, n), requestId, notify);
   }
 
   /**
@@ -869,7 +898,8 @@ export class Xn {
     if (!this.#online) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_CTX, 'XN is not initialized'));
     if (!Array.isArray(runs) || runs.length < 1 || runs.length > XN_MAX_IOE) return this.#count('writeback', this.#refuse(ctx, XN.TOO_SMALL, `1..${XN_MAX_IOE} runs`));
     const groups: BufEntry[][] = [];
-    const inGroup = new Set<number>();
+    // Blocks named twice: only possible across runs, so only several runs need the set.
+    const inGroup = runs.length > 1 ? new Set<number>() : null;
     let total = 0;
     let catalogue = false;
     for (const r of runs) {
@@ -888,8 +918,8 @@ export class Xn {
         if (e.page < 0) return this.#count('writeback', this.#refuse(ctx, XN.NOT_IN_CORE, `block ${b} is not in core`));
         if (e.locked) return this.#count('writeback', this.#refuse(ctx, XN.LOCKED, `block ${b} has I/O in flight`));
         if (e.reg.uninitChildren > 0) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${b} points to ${e.reg.uninitChildren} block(s) never written: write them first`));
-        if (inGroup.has(b)) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
-        inGroup.add(b);
+        if (inGroup?.has(b) === true) return this.#count('writeback', this.#refuse(ctx, XN.BOGUS_NAME, `block ${b} named twice`));
+        inGroup?.add(b);
         if (g.length > 0 && (g[g.length - 1] as BufEntry).db !== b - 1) {
           groups.push(g.splice(0));
         }
@@ -897,9 +927,15 @@ export class Xn {
       }
       if (g.length > 0) groups.push(g);
     }
-    for (const b of inGroup) {
-      for (const c of this.#nodes.get(b)?.coupled ?? []) {
-        if (!inGroup.has(c)) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${b} is coupled to block ${c} by a swap/move: write both in one writebackv`));
+    const only = runs[0] as { db: number; n: number };
+    for (const g of groups) {
+      for (const e of g) {
+        const coupled = this.#nodes.get(e.db)?.coupled;
+        if (coupled === undefined) continue;
+        for (const c of coupled) {
+          const named = inGroup !== null ? inGroup.has(c) : c >= only.db && c < only.db + only.n;
+          if (!named) return this.#count('writeback', this.#refuse(ctx, XN.TAINTED, `block ${e.db} is coupled to block ${c} by a swap/move: write both in one writebackv`));
+        }
       }
     }
     let parts = (groups.length > 0 ? 1 : 0) + (catalogue ? 1 : 0);

@@ -61,7 +61,8 @@ export function dirTemplate(name = 'libfs-dir'): TemplateSpec {
   };
 }
 
-function u32le(...xs: number[]): Uint8Array {
+/** Little-endian u32s. */
+export function u32le(...xs: number[]): Uint8Array {
   const b = new Uint8Array(4 * xs.length);
   const dv = new DataView(b.buffer);
   xs.forEach((x, i) => dv.setUint32(4 * i, x >>> 0, true));
