@@ -71,6 +71,12 @@ describe.skipIf(skip !== undefined)('Cheetah under 1,000 concurrent keep-alive c
     const s = await waitForCheetah(m, (x) => x.connections.open === 0, 60_000);
     const after = await memory();
     const ratio = measure(after) / measure(before);
+    const rings = (await m.admin<{ sockets: { ringBytesAllocated: number; queueBytes: number } }>('/v1/dpf')).body.sockets;
+    console.info(
+      `soak: AF_DPF rings ${(rings.ringBytesAllocated / 2 ** 20).toFixed(2)} MiB over ${3 + s.dpf.pooledSockets} sockets after the run`,
+    );
+    // The listeners' rings may stay grown; every pooled socket's is back to its initial 8 KiB.
+    expect(rings.ringBytesAllocated).toBeLessThanOrEqual(3 * rings.queueBytes + s.dpf.pooledSockets * 8192);
     console.info(
       `soak: daemon heap+ArrayBuffers ${(measure(before) / 2 ** 20).toFixed(1)} MiB → ${(measure(after) / 2 ** 20).toFixed(1)} MiB (×${ratio.toFixed(3)}), ` +
         `RSS ${(before.daemon.rssBytes / 2 ** 20).toFixed(1)} → ${(after.daemon.rssBytes / 2 ** 20).toFixed(1)} MiB, ` +

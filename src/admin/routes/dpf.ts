@@ -145,6 +145,7 @@ export const dpfRoutes: FastifyPluginAsync<DpfRoutesOptions> = async (app, { dpf
                 type: 'object',
                 properties: {
                   sockets: count,
+                  ringBytesAllocated: { ...count, description: 'bytes of receive rings allocated over all sockets now' },
                   framesClaimed: count,
                   framesQueued: count,
                   queueDrops: count,

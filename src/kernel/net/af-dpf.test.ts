@@ -489,9 +489,10 @@ describe('AF_DPF: receiving', () => {
     await p.exited;
   });
 
-  it('the ring grows with the frames queued and goes back to 8 KiB when a drained socket’s filter is detached (a pooled socket keeps no peak)', async () => {
+  it('the ring grows with the frames queued and goes back to 8 KiB when a drained socket’s filter is detached, or when a detached socket is read empty (a pooled socket keeps no peak)', async () => {
     const m = dpfMachine();
     const g = gate();
+    const g2 = gate();
     const seen: unknown[] = [];
     const p = spawn(m, async (sys) => {
       const [fd, id] = dpfSocket(sys, UDP7);
@@ -501,13 +502,25 @@ describe('AF_DPF: receiving', () => {
       seen.push(sys.call('dpf_recvbatch', fd, ring, 65536, 0));
       seen.push(sys.call('dpf_detach', fd, id));
       seen.push(attach(sys, fd, filterBinary(UDP7)), m.af.filterViews()[0]!.queue.allocatedBytes);
+      // Detached with frames still queued: the ring keeps them, and shrinks once they are read.
+      await g2.wait;
+      seen.push(sys.call('dpf_detach', fd, 2), allocated());
+      seen.push(sys.call('dpf_recvbatch', fd, ring, 65536, 0), allocated());
     });
+    const allocated = (): number => (m.kernel.describeFds(p)[0]!.state as { queue: { allocatedBytes: number } }).queue.allocatedBytes;
+    const burst = (): Promise<void> => m.hosts[0]!.inject(...Array.from({ length: 30 }, (_, i) => udpFrame(HOST0, 1000 + i, 7, payload(1000, i))));
     await settle();
-    await m.hosts[0]!.inject(...Array.from({ length: 30 }, (_, i) => udpFrame(HOST0, 1000 + i, 7, payload(1000, i))));
+    await burst();
     g.open();
+    await settle();
+    await burst();
+    g2.open();
     await p.exited;
     expect(seen[0]).toBeGreaterThan(30 * 1000);
-    expect(seen.slice(1)).toEqual([30, 0, 2, 8192]);
+    expect(seen.slice(1, 5)).toEqual([30, 0, 2, 8192]);
+    expect(seen[5]).toBe(0);
+    expect(seen[6]).toBeGreaterThan(30 * 1000);
+    expect(seen.slice(7)).toEqual([30, 8192]);
     expectClean(m);
   });
 });

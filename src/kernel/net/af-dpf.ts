@@ -131,6 +131,8 @@ export interface DpfQueueView {
 export interface AfDpfStats {
   /** Open AF_DPF sockets. */
   readonly sockets: number;
+  /** Bytes of receive rings allocated over all sockets now (each grows on demand and trims back when empty at a detach). */
+  readonly ringBytesAllocated: number;
   /** Frames a filter claimed (queued or dropped: either way not the conventional path's). */
   readonly framesClaimed: number;
   /** Frames copied into a socket's queue, and frames a full queue refused. */
@@ -428,6 +430,7 @@ export class AfDpf {
     return {
       ...this.#tso.stats(),
       sockets: this.#sockets.size,
+      ringBytesAllocated: this.#ringBytes(),
       framesClaimed: this.#framesQueued + this.#queueDrops,
       framesQueued: this.#framesQueued,
       queueDrops: this.#queueDrops,
@@ -441,6 +444,12 @@ export class AfDpf {
       queueFrames: this.#queueFrames,
       queueBytes: this.#queueBytes,
     };
+  }
+
+  #ringBytes(): number {
+    let n = 0;
+    for (const s of this.#sockets) n += s.queueView().allocatedBytes;
+    return n;
   }
 
   /**
@@ -558,7 +567,7 @@ export class DpfSocket extends MessageSocket {
     else this.#queue.trim();
   }
 
-  /** @internal AfDpf: the filter is gone (frames already queued stay readable; an empty ring shrinks). */
+  /** @internal AfDpf: the filter is gone (frames already queued stay readable; the ring shrinks once empty). */
   filterDetached(): void {
     this.#filterId = 0;
     this.#owner = null;
@@ -621,6 +630,8 @@ export class DpfSocket extends MessageSocket {
   #took(n: number): void {
     this.framesRead += n;
     this.#af.delivered(n);
+    // A detached socket read empty shrinks too: it may wait long in a server's pool of idle sockets.
+    if (this.#filterId === 0 && this.#queue!.frames === 0) this.#queue!.trim();
   }
 
   /** One frame, cut to `len` (datagram semantics: the rest of it is discarded). */
