@@ -38,6 +38,20 @@ const run = <T>(k: Kernel, uid: number, body: (xc: XnClient, sys: Libc) => Promi
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
+/**
+ * The blocks a file slot `{db, n}` owns, as the directory's owns UDF reports them: a nil pointer
+ * (block 0 or count 0) owns nothing.
+ */
+const extentBlocks = (db: number, n: number): Set<number> => new Set(db === 0 || n === 0 ? [] : Array.from({ length: n }, (_, i) => db + i));
+const sameBlocks = (a: Set<number>, b: Set<number>) => a.size === b.size && [...a].every((x) => b.has(x));
+/**
+ * The induction oracle over block sets (the bytes written are not the criterion: a slot may be
+ * rewritten to any extent whose blocks are the right set). alloc: `add ∩ old = ∅` and
+ * `new = old ∪ add`; free: `del ⊆ old` and `new = old − del`.
+ */
+const allocIsHonest = (old: Set<number>, now: Set<number>, add: Set<number>) => [...add].every((x) => !old.has(x)) && sameBlocks(now, new Set([...old, ...add]));
+const freeIsHonest = (old: Set<number>, now: Set<number>, del: Set<number>) => [...del].every((x) => old.has(x)) && sameBlocks(now, new Set([...old].filter((x) => !del.has(x))));
+
 describe('XN system calls: the library file system rules, per process (issue 6)', () => {
   it('refuses, with Xok’s codes: claiming another root’s block, pointing a slot at a free or foreign block, writing pointer fields, reusing a block before its parent is written', async () => {
     const { k, xn } = await machine();
@@ -353,6 +367,38 @@ describe('XN system calls: copy-in and bad input', () => {
     expect(k.checkInvariants()).toEqual([]);
   });
 
+  it('alloc may rewrite a slot to an extent that merges the new blocks with the ones it already owns (SEED=744347515): the equation is over blocks, not bytes', async () => {
+    const { k, xn } = await machine(512);
+    const dir = await run(k, 0, (xc) => dirTypeOf(xc));
+    const out = await run(k, 0, async (xc) => {
+      const root = await makeRootDir(xc, 'a', dir);
+      // The seed's state: slot 8 owns {b + 2} (it was 14/1), and b, b + 1 are the first free run of 2.
+      const b = xc.findFree(0, 3);
+      const res: number[] = [xc.alloc(root * BLOCK_SIZE, { db: b + 2, nelem: 1, type: XN_DB, slot: 8, mods: fileMods(8, b + 2, 1) }), xc.findFree(0, 2) - b];
+      // b + 2 is durable, as the earlier runs of the property left it.
+      res.push(xc.bind(b + 2), xc.writeb((b + 2) * BLOCK_SIZE, dataBlock(7)), await xc.writebackSync(b + 2, 1), await xc.writebackSync(root, 1));
+      const add = (db: number, n: number) => xc.alloc(root * BLOCK_SIZE, { db: b, nelem: 2, type: XN_DB, slot: 8, mods: fileMods(8, db, n) });
+      // Lies: dropping b + 2, claiming a block beyond, shifting by one; each leaves the slot at {b + 2}.
+      res.push(add(b, 2), add(b, 4), add(b + 1, 2));
+      // The seed's call, alloc [b, +2) writing {b, 3} ("n + 1"): old ∪ add = [b, b + 3), honest.
+      res.push(add(b, 3));
+      const p = new Uint8Array(8);
+      xc.readb(root * BLOCK_SIZE + FILE_PTR_OFF + 8 * 8, p);
+      const dv = new DataView(p.buffer);
+      res.push(dv.getUint32(0, true) - b, dv.getUint32(4, true));
+      // The merged extent is a file like any other: its new blocks written, then its parent; then freed whole.
+      const blk = new Uint8Array(BLOCK_SIZE);
+      res.push(xc.bind(b, 2), await xc.writebackSync(b, 2), await xc.writebackSync(root, 1), xc.readb((b + 2) * BLOCK_SIZE, blk), blk[0]!);
+      res.push(xc.insertAttr(root * BLOCK_SIZE, fileOp(8, b, 3, true)), xc.free(root * BLOCK_SIZE, fileOp(8, b, 3, false)), await xc.writebackSync(root, 1));
+      return res;
+    });
+    const ok = XN.SUCCESS;
+    expect(out).toEqual([ok, 0, ok, ok, ok, ok, XN.TYPE_ERROR, XN.TYPE_ERROR, XN.TYPE_ERROR, ok, 0, 3, ok, ok, ok, ok, 7, ok, ok, ok]);
+    await xn.cache.whenIdle();
+    const rep = await xn.fsck();
+    expect([rep.dangling, rep.doublyOwned, rep.leaked]).toEqual([0, 0, 0]);
+  });
+
   it('well-formed but random modification vectors through alloc/free/swap/move/insert_attr: the induction check accepts exactly the honest changes and a refusal leaves the parent unchanged; the tree stays consistent (property)', async () => {
     const { k, xn } = await machine(512);
     const dir = await run(k, 0, (xc) => dirTypeOf(xc));
@@ -387,19 +433,24 @@ describe('XN system calls: copy-in and bad input', () => {
               const { free, slot, n, lieDb, lieN } = c.h;
               const dv = new DataView(before.buffer, FILE_PTR_OFF + 8 * slot, 8);
               const cur = { db: dv.getUint32(0, true), n: dv.getUint32(4, true) };
-              lying = lieDb !== 0 || lieN !== 0;
-              if (free && cur.db !== 0) {
+              const old = extentBlocks(cur.db, cur.n);
+              if (free && old.size > 0) {
                 xc.insertAttr(root * BLOCK_SIZE, { db: cur.db, nelem: cur.n, type: XN_DB, slot });
                 // The lie: the slot is left pointing at a shifted extent instead of being cleared.
-                r = xc.free(root * BLOCK_SIZE, { db: cur.db, nelem: cur.n, type: XN_DB, slot, mods: lying ? fileMods(slot, cur.db + 1, cur.n) : fileMods(slot, 0, 0) });
+                const to = lieDb !== 0 || lieN !== 0 ? { db: cur.db + 1, n: cur.n } : { db: 0, n: 0 };
+                r = xc.free(root * BLOCK_SIZE, { db: cur.db, nelem: cur.n, type: XN_DB, slot, mods: fileMods(slot, to.db, to.n) });
+                lying = !freeIsHonest(old, extentBlocks(to.db, to.n), old);
               } else {
                 const db = xc.findFree(0, n);
+                expect(db).toBeGreaterThan(0); // the tree stays far below 512 blocks, so no refusal is for space
                 r = xc.alloc(root * BLOCK_SIZE, { db, nelem: n, type: XN_DB, slot, mods: fileMods(slot, db + lieDb, n + lieN) });
-                if (cur.db !== 0) lying = true; // the slot already points somewhere: not a pure add
+                lying = !allocIsHonest(old, extentBlocks(db + lieDb, n + lieN), extentBlocks(db, n));
               }
               if (lying) {
                 lies++;
                 expect(r).not.toBe(XN.SUCCESS);
+              } else {
+                expect(r).toBe(XN.SUCCESS); // every honest change is accepted, too
               }
             }
             expect(Number.isSafeInteger(r) && r <= 0 && r >= -43).toBe(true);
