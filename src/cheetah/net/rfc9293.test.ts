@@ -85,7 +85,7 @@ const MUSTS: readonly MustItem[] = [
   { id: 3, requirement: 'Receiver check checksum', status: 'tested', tests: [T.ipv4Checks, netsim('corruption is caught by the checksums and repaired by retransmission')] },
   { id: 4, requirement: 'Support the mandatory option set (EOL, NOP, MSS)', status: 'tested', tests: [T.synOptions, wire('EOL ends the list; bytes after it are not options')] },
   { id: 5, requirement: 'Receive TCP option in any segment', status: 'tested', tests: [T.synOptions, T.dataOptions] },
-  { id: 6, requirement: 'Ignore unsupported options', status: 'tested', tests: [T.synOptions, T.dataOptions, wire('MUST-64: unknown options are skipped by their length')] },
+  { id: 6, requirement: 'Ignore unsupported options', status: 'tested', tests: [T.synOptions, T.dataOptions, wire('MUST-6: unknown options are skipped by their length')] },
   {
     id: 7,
     requirement: 'Cope with illegal option length',
@@ -230,7 +230,7 @@ const MUSTS: readonly MustItem[] = [
   { id: 61, requirement: 'Without a PUSH call: PSH last segment', status: 'tested', tests: [T.merging, T.noMerging] },
   { id: 62, requirement: 'Urgent pointer indicates first non-urgent octet', status: 'not implemented', tests: [], note: URGENT },
   { id: 63, requirement: 'Reject SYN from invalid IP address', status: 'tested', tests: [T.ipv4Checks] },
-  { id: 64, requirement: 'Process options regardless of word alignment', status: 'tested', tests: [T.synOptions, wire('MUST-68: options need no alignment')] },
+  { id: 64, requirement: 'Process options regardless of word alignment', status: 'tested', tests: [T.synOptions, wire('MUST-64: options need no alignment')] },
   { id: 65, requirement: 'MSS not sent on non-SYN segments (MUST NOT)', status: 'tested', tests: [T.merging, T.optionEncoding] },
   {
     id: 66,
