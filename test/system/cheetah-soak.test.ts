@@ -4,8 +4,10 @@
  * closed connection.
  *
  * The measure: the daemon's JavaScript heap in use plus its live ArrayBuffers (the processes'
- * memories, the AF_DPF socket queues, the cards' rings) right after a full garbage collection
- * (`GET /v1/cheetah/memory?gc=true`, the daemon started with `--expose-gc`), and beside it
+ * memories, the AF_DPF socket queues, the cards' rings) after full garbage collections until the
+ * figure settles (`GET /v1/cheetah/memory?gc=true`, the daemon started with `--expose-gc`; one
+ * collection is not enough: V8 counts freed ArrayBuffers only once its sweeper released them, and
+ * CI saw a first figure 20 MiB above the settled one), and beside it
  * Cheetah's own process memory in use (its allocator's count). V8's `external` figure is not used:
  * it drops only when the freed buffers' memory is actually returned, seconds after the collection.
  * RSS is reported but not judged: V8 and glibc keep freed pages mapped. "Before" is taken after a short warm-up (caches loaded,
@@ -19,6 +21,7 @@ const skip = skipReason('wrk', 'sh');
 
 interface Memory {
   gc: boolean;
+  gcRounds: number;
   cheetah: { heapInUseBytes: number } | null;
   daemon: { rssBytes: number; heapUsedBytes: number; arrayBuffersBytes: number };
 }
@@ -78,7 +81,10 @@ describe.skipIf(skip !== undefined)('Cheetah under 1,000 concurrent keep-alive c
     // The listeners' rings may stay grown; every pooled socket's is back to its initial 8 KiB.
     expect(rings.ringBytesAllocated).toBeLessThanOrEqual(3 * rings.queueBytes + s.dpf.pooledSockets * 8192);
     console.info(
-      `soak: daemon heap+ArrayBuffers ${(measure(before) / 2 ** 20).toFixed(1)} MiB → ${(measure(after) / 2 ** 20).toFixed(1)} MiB (×${ratio.toFixed(3)}), ` +
+      `soak: daemon heap+ArrayBuffers ${(measure(before) / 2 ** 20).toFixed(1)} MiB → ${(measure(after) / 2 ** 20).toFixed(1)} MiB (×${ratio.toFixed(3)}; ` +
+        `heap ${(before.daemon.heapUsedBytes / 2 ** 20).toFixed(1)} → ${(after.daemon.heapUsedBytes / 2 ** 20).toFixed(1)}, ` +
+        `ArrayBuffers ${(before.daemon.arrayBuffersBytes / 2 ** 20).toFixed(1)} → ${(after.daemon.arrayBuffersBytes / 2 ** 20).toFixed(1)}; ` +
+        `${before.gcRounds} and ${after.gcRounds} collections), ` +
         `RSS ${(before.daemon.rssBytes / 2 ** 20).toFixed(1)} → ${(after.daemon.rssBytes / 2 ** 20).toFixed(1)} MiB, ` +
         `Cheetah heap ${heapBefore} → ${after.cheetah!.heapInUseBytes} bytes, peak mid-run ${mid.memory.heapInUseBytes}`,
     );

@@ -10,7 +10,7 @@ import { MemoryDocumentSource } from '../../cheetah/http/index.js';
 import { CheetahReporter, type ServedCard } from '../../cheetah/status.js';
 import { CARDS, CoreHarness } from '../../cheetah/testing/harness.js';
 import { createAdminApp } from '../index.js';
-import { cheetahRoutes } from './cheetah.js';
+import { cheetahRoutes, collectUntilSettled } from './cheetah.js';
 
 const apps: { close(): Promise<unknown> }[] = [];
 afterEach(async () => {
@@ -121,7 +121,24 @@ describe('admin: /v1/cheetah', () => {
     expect(on.cheetah).toEqual({ processBytes: 1 << 26, heapInUseBytes: 0, heapPeakBytes: 0, heapBlocks: 0 });
     // vitest runs without --expose-gc: no collection is claimed.
     expect(on.gc).toBe(typeof (globalThis as { gc?: unknown }).gc === 'function');
+    if (on.gc) expect(on.gcRounds).toBeGreaterThanOrEqual(1);
+    else expect(on.gcRounds).toBe(0);
     expect((await app.inject({ url: '/v1/cheetah/memory?gc=maybe' })).statusCode).toBe(400);
+  });
+
+  it('collectUntilSettled collects until live memory stops falling, at most maxRounds times', async () => {
+    const run = async (figures: number[], maxRounds = 10) => {
+      let collections = 0;
+      const rounds = await collectUntilSettled(() => collections++, () => figures[Math.min(collections, figures.length) - 1]!, { maxRounds, pauseMs: 0 });
+      expect(rounds).toBe(collections);
+      return rounds;
+    };
+    // The first figure is the first collection's: 120 → 100 fell, 100 → 99.8 is settled (< 0.5 %).
+    expect(await run([120, 100, 99.8])).toBe(3);
+    expect(await run([100, 100])).toBe(2);
+    // A figure that rises is settled too (allocation since the last round).
+    expect(await run([100, 105])).toBe(2);
+    expect(await run([100, 90, 80, 70, 60, 50], 4)).toBe(4);
   });
 
   it('what the API hands out is a copy: changing it changes nothing in Cheetah', async () => {
