@@ -29,9 +29,10 @@ describe('Internet checksum (RFC 1071)', () => {
     expect(partialSum(b, 2, 4, 7)).toBe(7 + 1 + 2);
   });
 
-  it('stays exact past the internal fold chunk (128 KiB of 0xff)', () => {
+  it('stays exact past the internal fold chunks (128 KiB of 0xff)', () => {
     const b = new Uint8Array(131_072 + 3).fill(0xff);
-    expect(partialSum(b, 0, b.length)).toBe(65_537 * 0xffff + 0xff00);
+    expect(foldSum(partialSum(b, 0, b.length))).toBe(foldSum(65_537 * 0xffff + 0xff00));
+    expect(partialSum(b, 0, 255)).toBe(127 * 0xffff + 0xff00);
   });
 
   it('verifies a real IPv4 header captured from Linux', () => {
