@@ -1,7 +1,7 @@
 /**
  * Thesis Figures 4-3 and 4-4, through the system-call boundary: a user process reads, then
  * writes, 4 MiB at random block-aligned locations with request sizes 4 KiB … 256 KiB on the
- * SQLite disk, seven ways:
+ * SQLite disk, eight ways:
  *
  * - raw:      `blkdev_pread` / `blkdev_pwrite` on an O_DIRECT raw-disk descriptor, one request at
  *             a time (the thesis's read(2)/write(2) on the raw SCSI disk: a copy between the
@@ -11,6 +11,9 @@
  * - xn-sync:  `xn_readin_sync` then `xn_readb` (copy out) and `xn_unbind`; writes `xn_bind` with
  *             XN_BIND_CONTENTS (copy in), `xn_writeback_sync`, `xn_unbind` — the call returns
  *             when done;
+ * - xn-sync1: the same request in one call, `xn_read_sync` / `xn_write_sync` (not in Appendix A):
+ *             the copy and the unbind happen inside the call, so it crosses the boundary once,
+ *             as raw does;
  * - xn-semi:  the same with `xn_readin`/`xn_writeback` on a record-mode channel, then
  *             `read_wait` for the record (the thesis's semi-synchronous curve: notification cost);
  * - xn-counter: the same with Xok's notification instead: a counter in the caller's memory that
@@ -62,7 +65,7 @@ const TOTAL = 4 * 1024 * 1024;
 const BLOCK = 4096;
 const SLOTS = 32;
 const EXTENT = 256; // blocks per file: 32 files × 1 MiB
-const ALL_CONTENDERS = ['raw', 'xn-sync', 'xn-semi', 'xn-counter', 'xn-async', 'pc-semi', 'pc-async'] as const;
+const ALL_CONTENDERS = ['raw', 'xn-sync', 'xn-sync1', 'xn-semi', 'xn-counter', 'xn-async', 'pc-semi', 'pc-async'] as const;
 type Contender = (typeof ALL_CONTENDERS)[number];
 /** `--contenders raw,xn-sync` and `--ops write` narrow a run (for profiling); raw stays in as the baseline. */
 const CONTENDERS = ALL_CONTENDERS.filter((c) => c === 'raw' || (arg('--contenders')?.split(',') ?? ALL_CONTENDERS).includes(c));
@@ -185,6 +188,8 @@ async function benchmark(xc: XnClient, sys: Libc, dropCaches: () => void, log: (
         if (c === 'xn-counter') await counted();
         xnFinish(op, db, n);
       }
+    } else if (c === 'xn-sync1') {
+      for (const db of pos) must(op === 'read' ? await sys.call('xn_read_sync', buf, db, n) : await sys.call('xn_write_sync', db, n, buf), `${op}_sync`);
     } else if (c === 'xn-async') {
       for (const db of pos) await xnStart(op, db, n, chan);
       await drain(pos.length);

@@ -219,6 +219,8 @@ export const SYSCALLS = [
   { nr: 1127, name: 'xn_readin_sync', args: [ulong('db'), uint('nblocks')], blocking: true, errors: 'xn', owner: 'xn', doc: 'readin that returns when the blocks are in (status of the read)' },
   { nr: 1128, name: 'xn_writeback_sync', args: [ulong('db'), uint('nblocks')], blocking: true, errors: 'xn', owner: 'xn', doc: 'writeback that returns when the blocks are durable (status of the write)' },
   { nr: 1129, name: 'xn_fsck', args: [struct('report', 'out', XN_REPORT_BYTES)], blocking: true, errors: 'xn', owner: 'xn', doc: 'uid 0: walk every root over the current state, read-only; fills struct xn_report' },
+  { nr: 1130, name: 'xn_read_sync', args: [buf('dst', 'out', 2, 4096), ulong('db'), uint('nblocks')], blocking: true, errors: 'xn', owner: 'xn', doc: 'readin_sync + readb + unbind in one call: copy the blocks’ readable bytes out and drop the pages again (readin’s preconditions)' },
+  { nr: 1131, name: 'xn_write_sync', args: [ulong('db'), uint('nblocks'), buf('src', 'in', 1, 4096)], blocking: true, errors: 'xn', owner: 'xn', doc: 'bind(XN_BIND_CONTENTS) + writeback_sync + unbind in one call: src’s bytes to raw data blocks, durable on return; a failed write leaves the pages dirty' },
 
   // ---- raw block device (thesis §3.3.1's minimal alternative; constants in ./blkdev.ts) ----
   { nr: 1200, name: 'prefetch', args: [fd('fd'), ulong('block'), uint('n'), fd('chan')], blocking: false, errors: 'errno', owner: 'blockdev', doc: 'read n blocks of a block-device fd into the buffer cache; a request id, then one channel record' },

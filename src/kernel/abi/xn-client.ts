@@ -437,6 +437,16 @@ export class XnClient {
     return this.sys.call('xn_writeback_sync', db, n);
   }
 
+  /** Read `[db, db+n)` and copy it to `dst` (n·4096 bytes of the caller's memory) in one call; the pages are dropped again. */
+  readSync(dst: number, db: number, n: number): Promise<number> {
+    return this.sys.call('xn_read_sync', dst, db, n);
+  }
+
+  /** Write `src` (n·4096 bytes of the caller's memory) to the raw data blocks `[db, db+n)`, durably, in one call. */
+  writeSync(db: number, n: number, src: number): Promise<number> {
+    return this.sys.call('xn_write_sync', db, n, src);
+  }
+
   /**
    * The next record of a record-mode channel, waiting up to `timeoutMs` (-1: forever); a negative
    * errno on timeout (-EAGAIN) or error.

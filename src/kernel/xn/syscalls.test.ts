@@ -10,14 +10,14 @@ import { BLOCK_SIZE, MemoryBlockDevice } from '../../disk/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { CHAN_MODE_BYTE, CHAN_MODE_RECORD, XN_OP_BYTES } from '../abi/layout.js';
 import type { Libc } from '../abi/libc.js';
-import { XnClient } from '../abi/xn-client.js';
-import { XN, XN_ALREADY_ONLINE, XN_DB, XN_DEV, XN_NO_CHAN, XN_REPORT_FORMATTED, XN_REPORT_WALKED } from '../abi/xn.js';
+import { XnClient, type XnAttrEntry } from '../abi/xn-client.js';
+import { XN, XN_ALREADY_ONLINE, XN_ATTR_DIRTY, XN_ATTR_IN_CORE, XN_DB, XN_DEV, XN_NO_CHAN, XN_REPORT_FORMATTED, XN_REPORT_WALKED, XN_ZERO_FILL } from '../abi/xn.js';
 import { BufferCache } from '../bcache/index.js';
 import { Kernel } from '../kernel.js';
 import { registerXnSyscalls } from './syscalls.js';
 import { runXnProcess } from './testing/stack.js';
 import { dataBlock, fileMods, fileOp, FILE_PTR_OFF, RAW_OFF, subdirMods } from './testing/libfs-format.js';
-import { dirTypeOf, makeFile, makeRootDir, mountRootDir } from './testing/libfs-user.js';
+import { dirTypeOf, makeFile, makeRootDir, mountRootDir, must } from './testing/libfs-user.js';
 import { Xn } from './xn.js';
 
 const seed = Number(process.env['SEED'] ?? Date.now() % 1e9);
@@ -164,6 +164,98 @@ describe('XN system calls: the library file system rules, per process (issue 6)'
       return out;
     });
     expect(r).toEqual([XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, XN.SUCCESS, 0, XN.SUCCESS, XN.ILLEGAL_OP, XN.CANNOT_ACCESS, XN.ILLEGAL_OP, XN.IN_CORE]);
+  });
+
+  it('xn_write_sync and xn_read_sync move raw data blocks in one call each and leave no page behind; they refuse what bind and readin refuse, and a bad buffer changes nothing', async () => {
+    const { k, dev } = await machine();
+    const dir = await run(k, 0, (xc) => dirTypeOf(xc));
+    const r = await run(k, 1000, async (xc, sys) => {
+      const root = await makeRootDir(xc, 'r', dir);
+      const db = xc.findFree(0, 3);
+      must(xc.alloc(root * BLOCK_SIZE, { db, nelem: 3, type: XN_DB, slot: 0, mods: fileMods(0, db, 3) }), 'alloc');
+      // Never written: nothing to read, and the data blocks are uninitialized until a write.
+      const src = sys.malloc(3 * BLOCK_SIZE);
+      const dst = sys.malloc(3 * BLOCK_SIZE);
+      for (let i = 0; i < 3 * BLOCK_SIZE; i++) sys.mem[src + i] = (i * 7 + 3) & 0xff;
+      const neverWritten = await xc.readSync(dst, db, 3);
+      const write = await xc.writeSync(db, 3, src);
+      const inCoreAfterWrite = (xc.readAttr(db, 3) as XnAttrEntry[]).map((a) => (a.flags & XN_ATTR_IN_CORE) !== 0);
+      const written = await xc.writebackSync(root, 1);
+      const read = await xc.readSync(dst, db, 3);
+      const same = Buffer.compare(sys.mem.subarray(src, src + 3 * BLOCK_SIZE), sys.mem.subarray(dst, dst + 3 * BLOCK_SIZE));
+      const inCoreAfterRead = (xc.readAttr(db, 3) as XnAttrEntry[]).map((a) => (a.flags & XN_ATTR_IN_CORE) !== 0);
+      // In core (bound by this process): both refuse, as readin and bind do; the pages stay.
+      must(xc.bind(db, 1, XN_ZERO_FILL), 'bind');
+      const inCore = [await xc.readSync(dst, db, 1), await xc.writeSync(db, 1, src)];
+      must(await xc.writebackSync(db, 1), 'writeback');
+      must(xc.unbind(db, 1), 'unbind');
+      // A directory block takes contents only through XN; a buffer past the end of memory is refused before anything starts.
+      must(xc.unbind(root, 1), 'unbind root');
+      const dirBlock = await xc.writeSync(root, 1, src);
+      const badDst = await xc.readSync(sys.mem.length - BLOCK_SIZE, db + 1, 2);
+      const badSrc = await xc.writeSync(db + 1, 2, sys.mem.length - BLOCK_SIZE);
+      const untouched = (xc.readAttr(db + 1, 2) as XnAttrEntry[]).map((a) => (a.flags & XN_ATTR_IN_CORE) !== 0);
+      return { db, neverWritten, write, inCoreAfterWrite, written, read, same, inCoreAfterRead, inCore, dirBlock, badDst, badSrc, untouched };
+    });
+    expect(r).toMatchObject({
+      neverWritten: XN.DIRTY_BLOCKS,
+      write: XN.SUCCESS,
+      inCoreAfterWrite: [false, false, false],
+      written: XN.SUCCESS,
+      read: XN.SUCCESS,
+      same: 0,
+      inCoreAfterRead: [false, false, false],
+      inCore: [XN.IN_CORE, XN.IN_CORE],
+      dirBlock: XN.ILLEGAL_OP,
+      badDst: XN.CANNOT_ACCESS,
+      badSrc: XN.CANNOT_ACCESS,
+      untouched: [false, false],
+    });
+    // Durable on return: the medium holds the bytes (the device is write-through).
+    const onDisk = dev.durableImage().get(r.db + 2);
+    expect(onDisk?.[5]).toBe((2 * BLOCK_SIZE + 5) * 7 + 3 & 0xff);
+    // Another user has no capability for the blocks.
+    expect(await run(k, 1001, async (xc, sys) => {
+      xc.mount('r');
+      const b = sys.malloc(BLOCK_SIZE);
+      return [await xc.writeSync(r.db, 1, b), await xc.readSync(b, r.db, 1)];
+    })).toEqual([XN.BOGUS_CAP, XN.BOGUS_CAP]);
+  });
+
+  it('a failed xn_write_sync keeps the pages bound and dirty (not durable, retry with writeback); a failed xn_read_sync leaves no page', async () => {
+    // The same deterministic workload twice: first to count the device requests before the
+    // combined call, then with the device failing exactly that call's request.
+    const workload = async (failAtOp?: number) => {
+      const dev = new MemoryBlockDevice({ blockCount: 2048, ...(failAtOp === undefined ? {} : { failAtOp }) });
+      const xn = new Xn(new BufferCache(dev, 512));
+      expect((await xn.init()).code).toBe(XN.SUCCESS);
+      const k = new Kernel({ clock: new VirtualClock() });
+      registerXnSyscalls(k, xn);
+      const ops = () => { const st = dev.stats(); return (st['readRequests'] ?? 0) + (st['writeRequests'] ?? 0) + (st['flushRequests'] ?? 0); };
+      return run(k, 0, async (xc, sys) => {
+        const root = await makeRootDir(xc, 'r', await dirTypeOf(xc));
+        const f = await makeFile(xc, root, 0, 2, 1);
+        must(xc.unbind(f, 1), 'unbind');
+        const src = sys.malloc(BLOCK_SIZE);
+        sys.mem.fill(9, src, src + BLOCK_SIZE);
+        const before = ops();
+        const write = await xc.writeSync(f, 1, src);
+        const attr = (xc.readAttr(f, 1) as XnAttrEntry[])[0]!.flags;
+        const retry = write === XN.SUCCESS ? XN.SUCCESS : await xc.writebackSync(f, 1);
+        if (write !== XN.SUCCESS) must(xc.unbind(f, 1), 'unbind after retry');
+        const beforeRead = ops();
+        const read = await xc.readSync(src, f, 1);
+        const afterRead = (xc.readAttr(f, 1) as XnAttrEntry[])[0]!.flags;
+        return { before, beforeRead, write, dirtyInCore: (attr & (XN_ATTR_DIRTY | XN_ATTR_IN_CORE)) === (XN_ATTR_DIRTY | XN_ATTR_IN_CORE), retry, read, inCoreAfterRead: (afterRead & XN_ATTR_IN_CORE) !== 0 };
+      });
+    };
+    const clean = await workload();
+    expect(clean).toMatchObject({ write: XN.SUCCESS, dirtyInCore: false, read: XN.SUCCESS, inCoreAfterRead: false });
+    const failedWrite = await workload(clean.before + 1);
+    expect(failedWrite).toMatchObject({ write: XN.WRITE_FAILED, dirtyInCore: true, retry: XN.SUCCESS, read: XN.SUCCESS, inCoreAfterRead: false });
+    const failedRead = await workload(clean.beforeRead + 1);
+    expect(failedRead).toMatchObject({ write: XN.SUCCESS, read: expect.any(Number), inCoreAfterRead: false });
+    expect(failedRead.read).toBeLessThan(0);
   });
 
   it('xn_init reports the boot, xn_fsck walks the tree; both are root-only', async () => {
@@ -329,7 +421,7 @@ describe('XN system calls: copy-in and bad input', () => {
       await sys.sleep(1e9);
     }, { uid: 1000 });
     await settle();
-    const names = ['xn_alloc', 'xn_free', 'xn_swap', 'xn_move', 'xn_bind', 'xn_unbind', 'xn_writeb', 'xn_readb', 'xn_readin', 'xn_writeback', 'xn_read_and_insert', 'install_mount', 'xn_mount', 'type_import', 'type_mount', 'xn_read_catalogue', 'xn_insert_attr', 'xn_read_attr', 'xn_delete_attr', 'xn_set_type', 'xn_readinv', 'xn_writebackv', 'xn_readin_sync', 'xn_writeback_sync', 'xn_info', 'db_find_free', 'xn_root'] as const;
+    const names = ['xn_alloc', 'xn_free', 'xn_swap', 'xn_move', 'xn_bind', 'xn_unbind', 'xn_writeb', 'xn_readb', 'xn_readin', 'xn_writeback', 'xn_read_and_insert', 'install_mount', 'xn_mount', 'type_import', 'type_mount', 'xn_read_catalogue', 'xn_insert_attr', 'xn_read_attr', 'xn_delete_attr', 'xn_set_type', 'xn_readinv', 'xn_writebackv', 'xn_readin_sync', 'xn_writeback_sync', 'xn_read_sync', 'xn_write_sync', 'xn_info', 'db_find_free', 'xn_root'] as const;
     const mem = 1 << 18;
     const scalar = fc.oneof(
       fc.integer({ min: -3, max: 600 }),
