@@ -43,6 +43,7 @@ describe('admin: /v1/procs', () => {
     const body = res.json() as { procs: { pid: number; name: string; state: string; fdCount: number }[] };
     expect(body.procs).toHaveLength(1);
     expect(body.procs[0]).toMatchObject({ pid: p.pid, name: 'server', state: 'running', fdCount: 4 });
+    expect(res.json().stats).toEqual({ processes: 1, exitedKept: 0, openFiles: 4, kernelHolds: 0, internalErrors: 0 });
   });
 
   it('shows one process: fds with kinds and state, memory and allocator use, signals, blocked call', async () => {

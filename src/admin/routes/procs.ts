@@ -2,7 +2,9 @@
  * Admin routes for processes: the process table, one process (descriptors with their kinds and
  * state, memory and allocator use, signals), and its system-call trace (an strace ring).
  *
- *   GET /v1/procs              → { procs: ProcessView[] }
+ *   GET /v1/procs              → { procs: ProcessView[], stats } (stats: the kernel's process
+ *                                table — processes, exited kept, open files, kernel holds, and
+ *                                internal errors: exceptions inside the kernel turned into -EIO)
  *   GET /v1/procs/:pid         → { proc: ProcessView, fds: FdView[] }
  *   GET /v1/procs/:pid/trace   → { pid, enabled, capacity, recorded, entries: TraceEntry[] }
  *
@@ -115,11 +117,30 @@ export const procsRoutes: FastifyPluginAsync<ProcsRoutesOptions> = async (app, o
     '/v1/procs',
     {
       schema: {
-        summary: 'Processes (running, then recently exited)',
-        response: { 200: { type: 'object', required: ['procs'], properties: { procs: { type: 'array', items: processView } } } },
+        summary: "Processes (running, then recently exited) and the process table's counters",
+        response: {
+          200: {
+            type: 'object',
+            required: ['procs', 'stats'],
+            properties: {
+              procs: { type: 'array', items: processView },
+              stats: {
+                type: 'object',
+                required: ['processes', 'exitedKept', 'openFiles', 'kernelHolds', 'internalErrors'],
+                properties: {
+                  processes: { type: 'integer' },
+                  exitedKept: { type: 'integer' },
+                  openFiles: { type: 'integer' },
+                  kernelHolds: { type: 'integer' },
+                  internalErrors: { type: 'integer', description: 'unexpected exceptions inside the kernel, each answered with -EIO and logged' },
+                },
+              },
+            },
+          },
+        },
       },
     },
-    async () => ({ procs: kernel.processes().map((p) => kernel.describeProcess(p)) }),
+    async () => ({ procs: kernel.processes().map((p) => kernel.describeProcess(p)), stats: kernel.stats() }),
   );
 
   app.get<{ Params: { pid: string } }>(
