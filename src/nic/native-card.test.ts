@@ -28,11 +28,16 @@ const TAP = 'xt0';
 describeAsRoot('TAP card', () => {
   // With the vnet header (tso, the default) every read and write carries 10 more bytes the card
   // must strip and add; the whole suite runs both ways.
-  for (const tso of [true, false]) {
-    describeNetDevice(`TAP in a network namespace, tso ${tso ? 'on' : 'off'}`, async (tuning) => {
+  // The writer thread (txThread) runs it once more, with the vnet header as the daemon opens cards.
+  for (const [tso, txThread] of [
+    [true, false],
+    [false, false],
+    [true, true],
+  ] as const) {
+    describeNetDevice(`TAP in a network namespace, tso ${tso ? 'on' : 'off'}${txThread ? ', writer thread' : ''}`, async (tuning) => {
       const ns = TestNetns.create('tso-nic');
       try {
-        const card = NativeCard.openTap(TAP, 1500, { netns: ns.name, sndbufBytes: 4096, tuning, mac: deriveMac(TAP), tso });
+        const card = NativeCard.openTap(TAP, 1500, { netns: ns.name, sndbufBytes: 4096, tuning, mac: deriveMac(TAP), tso, txThread });
         card.setHostUp(true);
         const host = NativeCard.openPacketSocket(TAP, { netns: ns.name, rcvbufBytes: 16 << 20 });
         let release: (() => void) | undefined;
@@ -50,6 +55,7 @@ describeAsRoot('TAP card', () => {
           },
           hostMinFrameBytes: 14,
           hostMaxFrameBytes: 1514,
+          txThread,
           dispose: async () => {
             await Promise.all([card.close(), host.close()]);
             ns.dispose();

@@ -1,5 +1,5 @@
-// exotap: batched frame I/O on a TAP fd (or an AF_PACKET socket) for Node, on the event loop
-// thread, with no threads of its own.
+// exotap: batched frame I/O on a TAP fd (or an AF_PACKET socket) for Node. Receive runs on the
+// event loop thread; transmit runs there too, or (with `txThread`) on a writer thread per port.
 //
 // Receive: a uv_poll watches the fd (started after TUNSETIFF). On readability we read frames
 // until EAGAIN or a budget (frames and bytes) into one reused arena, record each frame's offset
@@ -18,16 +18,35 @@
 // header iov first: zeros for a plain frame, or a TCPV4 GSO request for a super-segment the host
 // kernel cuts into MSS-sized segments (sendTso). Queued frames keep their header in the slot.
 //
+// Writer thread (`txThread`): a TAP write runs the host's whole receive path for the frame in the
+// writing thread, so the card can hand that work to a thread of its own. send() then copies the
+// frame (with its vnet header) into the same bounded ring and returns; the writer drains it in
+// order, one write per frame. When the ring is full while the writer is writing, send() waits for
+// a slot (the writer frees one within one write; the synchronous path would have spent that time
+// writing itself). When the device says EAGAIN the writer marks itself blocked and polls for
+// POLLOUT (and an eventfd that close uses to stop it): from then until the ring is empty again,
+// send() answers kQueued, and a full ring refuses the frame (kQueueFull), exactly as the
+// synchronous path does. Frames written, their bytes and write errors are counted by the writer
+// and handed to JS through the onTx callback: from a uv_async when the ring drained after a block
+// or a write failed, and synchronously when JS asks (collectTx). Close stops the writer after it
+// wrote what the device takes now and joins it; what is left is dropped and reported.
+//
 // Close: uv_poll_stop, uv_close, then close(fd) in the close callback (a created TAP vanishes
 // then). An async env cleanup hook does the same if the environment goes away first.
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <napi.h>
@@ -73,7 +92,7 @@ enum RxMeta : uint32_t {
 };
 
 /** Transmit outcome codes shared with JS. */
-enum SendResult : int32_t { kSent = 0, kQueued = 1, kQueueFull = 2, kWriteError = 3 };
+enum SendResult : int32_t { kSent = 0, kQueued = 1, kQueueFull = 2, kWriteError = 3, kAccepted = 4 };
 
 const char* ErrnoName(int err) {
   const char* name = strerrorname_np(err);
@@ -107,6 +126,8 @@ class Port : public Napi::ObjectWrap<Port> {
                            InstanceMethod("rxBuffers", &Port::RxBuffers),
                            InstanceMethod("txQueueFrames", &Port::TxQueueFrames),
                            InstanceMethod("lastTxErrno", &Port::LastTxErrno),
+                           InstanceMethod("collectTx", &Port::CollectTx),
+                           InstanceMethod("roomWaits", &Port::RoomWaits),
                            InstanceMethod("pauseRx", &Port::PauseRx),
                            InstanceMethod("resumeRx", &Port::ResumeRx),
                            InstanceMethod("ref", &Port::RefLoop),
@@ -121,7 +142,7 @@ class Port : public Napi::ObjectWrap<Port> {
                        });
   }
 
-  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, queued, tsoFrames, tsoBytes), onError(err))
+  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, drained, tsoFrames, tsoBytes), onError(err))
   explicit Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), async_(info.Env(), "exotap") {
     Napi::Env env = info.Env();
     if (info.Length() < 6 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsFunction() ||
@@ -199,12 +220,26 @@ class Port : public Napi::ObjectWrap<Port> {
       return;
     }
     poll_.data = this;
+    if (o.Get("txThread").ToBoolean()) {
+      int err = StartWriter(loop);
+      if (err != 0) {
+        uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
+        close(fd_);
+        close(ctl_);
+        close(nl_);
+        fd_ = ctl_ = nl_ = -1;
+        closed_ = true;
+        SysErrorToJs(env, SysError{err, "writer thread"}, name_).ThrowAsJavaScriptException();
+        return;
+      }
+    }
     Ref();  // the open port keeps its JS object alive until the fd is closed
     napi_add_async_cleanup_hook(env, &Port::OnEnvTeardown, this, &cleanupHook_);
     UpdatePoll();
   }
 
   ~Port() override {
+    if (stopFd_ >= 0) close(stopFd_);
     // Only reached after close (the open port holds a reference to itself); kept as a backstop.
     if (fd_ >= 0) close(fd_);
     if (ctl_ >= 0) close(ctl_);
@@ -231,7 +266,7 @@ class Port : public Napi::ObjectWrap<Port> {
 
   void UpdatePoll() {
     if (closed_) return;
-    int events = (rxPaused_ || rxFailed_ ? 0 : UV_READABLE) | (txCount_ > 0 ? UV_WRITABLE : 0);
+    int events = (rxPaused_ || rxFailed_ ? 0 : UV_READABLE) | (!threaded_ && txCount_ > 0 ? UV_WRITABLE : 0);
     if (events == pollEvents_) return;
     pollEvents_ = events;
     if (events == 0) {
@@ -338,31 +373,49 @@ class Port : public Napi::ObjectWrap<Port> {
   }
 
   void DrainTx(Napi::Env env) {
-    uint32_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
+    TxDone done;
     while (txCount_ > 0) {
       std::vector<uint8_t>& slot = txRing_[txHead_];
       ssize_t w = write(fd_, slot.data(), slot.size());
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        errors++;
+        done.errors++;
         lastTxErrno_ = errno;
       } else {
-        uint32_t frameBytes = static_cast<uint32_t>(slot.size()) - static_cast<uint32_t>(vnetHdrBytes_);
-        frames++;
-        bytes += frameBytes;
-        if (vnetHdrBytes_ != 0 && slot[1] != 0) {
-          tsoFrames++;
-          tsoBytes += frameBytes;
-        }
+        done.account(slot, vnetHdrBytes_);
       }
       PopTx();
     }
     UpdatePoll();
-    if (frames != 0 || errors != 0) {
-      Call(env, onTx_,
-           {Napi::Number::New(env, frames), Napi::Number::New(env, bytes), Napi::Number::New(env, errors),
-            Napi::Number::New(env, txCount_), Napi::Number::New(env, tsoFrames), Napi::Number::New(env, tsoBytes)});
+    if (done.any()) ReportTx(env, done, txCount_ == 0, false);
+  }
+
+  /** Counts of the frames one drain (or the writer thread since the last report) wrote. */
+  struct TxDone {
+    uint64_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
+    bool any() const { return frames != 0 || errors != 0; }
+    void account(const std::vector<uint8_t>& slot, int vnetHdrBytes) {
+      uint64_t frameBytes = slot.size() - static_cast<size_t>(vnetHdrBytes);
+      frames++;
+      bytes += frameBytes;
+      if (vnetHdrBytes != 0 && slot[1] != 0) {  // gso_type set: a super-segment
+        tsoFrames++;
+        tsoBytes += frameBytes;
+      }
+    }
+  };
+
+  /** onTx(frames, bytes, errors, drained, tsoFrames, tsoBytes); MakeCallback from libuv, a plain call from a JS call. */
+  void ReportTx(Napi::Env env, const TxDone& d, bool drained, bool fromJs) {
+    napi_value args[] = {Napi::Number::New(env, static_cast<double>(d.frames)), Napi::Number::New(env, static_cast<double>(d.bytes)),
+                         Napi::Number::New(env, static_cast<double>(d.errors)), Napi::Boolean::New(env, drained),
+                         Napi::Number::New(env, static_cast<double>(d.tsoFrames)),
+                         Napi::Number::New(env, static_cast<double>(d.tsoBytes))};
+    if (fromJs) {
+      onTx_.Call(Value(), {args[0], args[1], args[2], args[3], args[4], args[5]});
+    } else {
+      Call(env, onTx_, {args[0], args[1], args[2], args[3], args[4], args[5]});
     }
   }
 
@@ -458,6 +511,7 @@ class Port : public Napi::ObjectWrap<Port> {
       lastTxErrno_ = EBADF;
       return Napi::Number::New(env, kWriteError);
     }
+    if (threaded_) return Napi::Number::New(env, Enqueue(iov, parts, total));
     if (txCount_ == 0) {
       for (;;) {
         ssize_t w = writev(fd_, iov, static_cast<int>(parts));
@@ -485,21 +539,178 @@ class Port : public Napi::ObjectWrap<Port> {
     return Napi::Number::New(env, kQueued);
   }
 
+  /**
+   * Writer-thread mode: copy the frame into the ring's next slot for the writer. Waits for a slot
+   * while the ring is full and the writer is writing; refuses (kQueueFull) when it is full and the
+   * writer is blocked on the device. kQueued while the writer is blocked, else kAccepted.
+   */
+  int32_t Enqueue(const struct iovec* iov, size_t parts, size_t total) {
+    if (total > txQueueBytesMax_) return kQueueFull;
+    const size_t cap = txRing_.size();
+    std::unique_lock<std::mutex> lk(txMu_);
+    while (txCount_ >= cap || txQueuedBytes_ + total > txQueueBytesMax_) {
+      if (writerBlocked_) return kQueueFull;
+      roomWaits_++;
+      jsWaitsForRoom_ = true;
+      txRoom_.wait(lk);
+      jsWaitsForRoom_ = false;
+    }
+    const bool blocked = writerBlocked_;
+    // The slot past the last queued frame is ours alone (the writer touches only queued ones), so
+    // the copy runs without the lock; the bytes are reserved first.
+    std::vector<uint8_t>& slot = txRing_[(txHead_ + txCount_) % cap];
+    txQueuedBytes_ += total;
+    lk.unlock();
+    slot.resize(total);
+    size_t at = 0;
+    for (size_t i = 0; i < parts; i++) {
+      if (iov[i].iov_len != 0) memcpy(slot.data() + at, iov[i].iov_base, iov[i].iov_len);
+      at += iov[i].iov_len;
+    }
+    lk.lock();
+    txCount_++;
+    const bool wake = writerIdle_;
+    lk.unlock();
+    if (wake) txWake_.notify_one();
+    return blocked ? kQueued : kAccepted;
+  }
+
+  int StartWriter(uv_loop_t* loop) {
+    stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stopFd_ < 0) return errno;
+    int rc = uv_async_init(loop, &txAsync_, &Port::OnTxAsync);
+    if (rc != 0) {
+      close(stopFd_);
+      stopFd_ = -1;
+      return -rc;
+    }
+    txAsync_.data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(&txAsync_));  // the poll handle alone decides whether the card keeps the loop alive
+    threaded_ = true;
+    writer_ = std::thread(&Port::WriterMain, this);
+    pthread_setname_np(writer_.native_handle(), "exotap-tx");
+    return 0;
+  }
+
+  /** The writer thread: write the ring's frames in order; on EAGAIN poll for POLLOUT (or the stop eventfd). */
+  void WriterMain() {
+    std::unique_lock<std::mutex> lk(txMu_);
+    for (;;) {
+      if (txCount_ == 0) {
+        if (writerBlocked_) {
+          writerBlocked_ = false;
+          drainDue_ = true;
+          uv_async_send(&txAsync_);
+        }
+        if (writerStop_) break;
+        writerIdle_ = true;
+        txWake_.wait(lk, [this] { return txCount_ > 0 || writerStop_; });
+        writerIdle_ = false;
+        continue;
+      }
+      std::vector<uint8_t>& slot = txRing_[txHead_];
+      lk.unlock();
+      ssize_t w = write(fd_, slot.data(), slot.size());
+      int err = w < 0 ? errno : 0;
+      lk.lock();
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (writerStop_) break;  // closing: what the device does not take now is dropped
+        writerBlocked_ = true;
+        if (jsWaitsForRoom_) txRoom_.notify_one();  // a full ring now refuses instead of waiting
+        lk.unlock();
+        WaitWritable();
+        lk.lock();
+        continue;
+      }
+      if (err != 0) {
+        writerDone_.errors++;
+        lastTxErrno_ = err;
+        uv_async_send(&txAsync_);
+      } else {
+        writerDone_.account(slot, vnetHdrBytes_);
+      }
+      PopTx();
+      if (jsWaitsForRoom_) txRoom_.notify_one();
+    }
+  }
+
+  /** Block until the device takes a write again, or close signals the eventfd. */
+  void WaitWritable() {
+    struct pollfd fds[2] = {{fd_, POLLOUT, 0}, {stopFd_, POLLIN, 0}};
+    while (poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+  }
+
+  /** Stop the writer once it has written what the device takes now, and join it (close, env teardown). */
+  void StopWriter() {
+    if (!writer_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(txMu_);
+      writerStop_ = true;
+    }
+    txWake_.notify_one();
+    uint64_t one = 1;
+    ssize_t ignored = write(stopFd_, &one, sizeof one);
+    (void)ignored;
+    writer_.join();
+  }
+
+  /** Hand JS what the writer did since the last report; `drained`: the ring emptied after a block. */
+  void TakeWriterReport(TxDone* done, bool* drained) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    *done = writerDone_;
+    writerDone_ = TxDone{};
+    *drained = drainDue_;
+    drainDue_ = false;
+  }
+
+  static void OnTxAsync(uv_async_t* handle) {
+    Port* self = static_cast<Port*>(handle->data);
+    if (self->closed_) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    TxDone done;
+    bool drained = false;
+    self->TakeWriterReport(&done, &drained);
+    if (done.any() || drained) self->ReportTx(env, done, drained, false);
+  }
+
+  // collectTx(): report through onTx what the writer thread wrote since the last report (counters are read now).
+  Napi::Value CollectTx(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!threaded_ || closed_) return env.Undefined();
+    TxDone done;
+    bool drained = false;
+    TakeWriterReport(&done, &drained);
+    if (done.any() || drained) ReportTx(env, done, drained, true);
+    return env.Undefined();
+  }
+
   // close(onClosed: () => void): number of queued frames that could not be written (dropped)
   Napi::Value Close(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (closed_) return Napi::Number::New(env, 0);
     if (info.Length() > 0 && info[0].IsFunction()) onClosed_ = Napi::Persistent(info[0].As<Napi::Function>());
     // Last chance for the queue: write what the device takes now, drop (and report) the rest.
-    uint32_t dropped = 0;
+    // With the writer thread, the writer has done that before it exits; the loop below then meets
+    // EAGAIN at once. Frames written here count as sent.
+    TxDone done;
+    bool drained = false;
+    if (threaded_) {
+      StopWriter();
+      TakeWriterReport(&done, &drained);
+    }
     while (txCount_ > 0) {
       std::vector<uint8_t>& slot = txRing_[txHead_];
       ssize_t w = write(fd_, slot.data(), slot.size());
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) break;
+      done.account(slot, vnetHdrBytes_);
       PopTx();
     }
-    dropped = static_cast<uint32_t>(txCount_);
+    if (done.any()) ReportTx(env, done, false, true);
+    uint32_t dropped = static_cast<uint32_t>(txCount_);
     while (txCount_ > 0) PopTx();
     BeginClose(false);
     return Napi::Number::New(env, dropped);
@@ -508,12 +719,20 @@ class Port : public Napi::ObjectWrap<Port> {
   void BeginClose(bool teardown) {
     closed_ = true;
     tearingDown_ = teardown;
+    if (threaded_) {
+      StopWriter();  // already stopped by close(); needed on env teardown
+      handlesOpen_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&txAsync_), &Port::OnClosed);
+    }
     uv_poll_stop(&poll_);
+    handlesOpen_++;
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &Port::OnClosed);
   }
 
+  /** Close callback of the poll handle and of the writer's async handle; the last one closes the fds. */
   static void OnClosed(uv_handle_t* handle) {
     Port* self = static_cast<Port*>(handle->data);
+    if (--self->handlesOpen_ > 0) return;
     close(self->fd_);
     close(self->ctl_);
     close(self->nl_);
@@ -549,9 +768,18 @@ class Port : public Napi::ObjectWrap<Port> {
     return out;
   }
 
-  Napi::Value TxQueueFrames(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), txCount_); }
+  Napi::Value TxQueueFrames(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    return Napi::Number::New(info.Env(), txCount_);
+  }
   Napi::Value LastTxErrno(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
     return Napi::String::New(info.Env(), lastTxErrno_ == 0 ? "" : ErrnoName(lastTxErrno_));
+  }
+  // roomWaits(): times send() waited for the writer thread to free a slot in a full ring.
+  Napi::Value RoomWaits(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    return Napi::Number::New(info.Env(), static_cast<double>(roomWaits_));
   }
 
   Napi::Value PauseRx(const Napi::CallbackInfo& info) {
@@ -690,9 +918,23 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Reference<Napi::ArrayBuffer> arenaRef_;
   Napi::Reference<Napi::Uint32Array> metaRef_;
 
+  // The transmit ring. Without the writer thread only the loop thread touches it; with it, txMu_
+  // guards head, count, queued bytes, lastTxErrno_ and the writer's state below.
   std::vector<std::vector<uint8_t>> txRing_;
   size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
   int lastTxErrno_ = 0;
+
+  bool threaded_ = false;
+  std::thread writer_;
+  std::mutex txMu_;
+  std::condition_variable txWake_;  // the writer waits for frames
+  std::condition_variable txRoom_;  // send() waits for a slot
+  bool writerIdle_ = false, writerBlocked_ = false, writerStop_ = false, jsWaitsForRoom_ = false, drainDue_ = false;
+  TxDone writerDone_;
+  uint64_t roomWaits_ = 0;
+  int stopFd_ = -1;
+  uv_async_t txAsync_{};
+  int handlesOpen_ = 0;
   /** 10 with a vnet header (IFF_VNET_HDR), else 0. */
   int vnetHdrBytes_ = 0;
   uint8_t rxHdr_[kVnetHdrBytes] = {};
