@@ -64,6 +64,8 @@ export interface NativePort {
   collectTx(): void;
   /** Writer thread: times `send` waited for a slot in a full ring while the writer was writing. */
   roomWaits(): number;
+  /** Failed writes since open, by errno name (`EBADFD`, `EIO`, …). */
+  txErrors(): Record<string, number>;
   pauseRx(): void;
   resumeRx(): void;
   ref(): void;

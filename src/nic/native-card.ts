@@ -225,6 +225,11 @@ export class NativeCard extends CardBase {
     if (this.txThread && !this.closed) this.#port.collectTx();
   }
 
+  /** Writes the device refused since open, by errno name (their sum is `drops.tx_error`, less transmits after close). */
+  txErrors(): Record<string, number> {
+    return this.#port.txErrors();
+  }
+
   /** With the writer thread: times a transmit found the queue full and waited for the thread to write one frame. */
   txRoomWaits(): number {
     return this.#port.roomWaits();

@@ -47,6 +47,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <napi.h>
@@ -128,6 +129,7 @@ class Port : public Napi::ObjectWrap<Port> {
                            InstanceMethod("lastTxErrno", &Port::LastTxErrno),
                            InstanceMethod("collectTx", &Port::CollectTx),
                            InstanceMethod("roomWaits", &Port::RoomWaits),
+                           InstanceMethod("txErrors", &Port::TxErrors),
                            InstanceMethod("pauseRx", &Port::PauseRx),
                            InstanceMethod("resumeRx", &Port::ResumeRx),
                            InstanceMethod("ref", &Port::RefLoop),
@@ -381,7 +383,7 @@ class Port : public Napi::ObjectWrap<Port> {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         done.errors++;
-        lastTxErrno_ = errno;
+        CountTxError(errno);
       } else {
         done.account(slot, vnetHdrBytes_);
       }
@@ -419,6 +421,22 @@ class Port : public Napi::ObjectWrap<Port> {
     }
   }
 
+  /** Record a failed write: the last errno (for the log) and a count per errno (txErrors()). Holds txMu_. */
+  void CountTxErrorLocked(int err) {
+    lastTxErrno_ = err;
+    for (auto& e : txErrnos_) {
+      if (e.first == err) {
+        e.second++;
+        return;
+      }
+    }
+    txErrnos_.emplace_back(err, 1);
+  }
+  void CountTxError(int err) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    CountTxErrorLocked(err);
+  }
+
   void PopTx() {
     txQueuedBytes_ -= txRing_[txHead_].size();
     txRing_[txHead_].clear();  // keeps its capacity for the next queued frame
@@ -428,11 +446,15 @@ class Port : public Napi::ObjectWrap<Port> {
 
   /** Call into JS from a libuv callback; an exception is routed to 'uncaughtException' like any async callback's. */
   void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-    fn.MakeCallback(Value(), args, async_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
+    // The C call, not Napi's MakeCallback: when the environment is being torn down (a worker
+    // terminated: its remaining libuv callbacks still run) JS cannot run, and Napi would turn
+    // that into a fatal error. Then there is no one left to tell, so nothing is reported.
+    napi_value result;
+    if (napi_make_callback(env, async_, Value(), fn.Value(), args.size(), args.begin(), &result) == napi_ok) return;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
   }
 
   void ReportError(Napi::Env env, const SysError& se) {
@@ -463,7 +485,7 @@ class Port : public Napi::ObjectWrap<Port> {
       return env.Undefined();
     }
     if (vnetHdrBytes_ == 0) {
-      lastTxErrno_ = EOPNOTSUPP;  // opened without a vnet header: nothing to carry the request
+      CountTxError(EOPNOTSUPP);  // opened without a vnet header: nothing to carry the request
       return Napi::Number::New(env, kWriteError);
     }
     uint8_t hdr[kVnetHdrBytes];
@@ -508,7 +530,7 @@ class Port : public Napi::ObjectWrap<Port> {
     parts += lead;
     total += static_cast<size_t>(vnetHdrBytes_);
     if (closed_) {
-      lastTxErrno_ = EBADF;
+      CountTxError(EBADF);
       return Napi::Number::New(env, kWriteError);
     }
     if (threaded_) return Napi::Number::New(env, Enqueue(iov, parts, total));
@@ -518,7 +540,7 @@ class Port : public Napi::ObjectWrap<Port> {
         if (w >= 0) return Napi::Number::New(env, kSent);  // TAP and packet writes are whole frames
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        lastTxErrno_ = errno;
+        CountTxError(errno);
         return Napi::Number::New(env, kWriteError);
       }
     }
@@ -625,7 +647,7 @@ class Port : public Napi::ObjectWrap<Port> {
       }
       if (err != 0) {
         writerDone_.errors++;
-        lastTxErrno_ = err;
+        CountTxErrorLocked(err);
         uv_async_send(&txAsync_);
       } else {
         writerDone_.account(slot, vnetHdrBytes_);
@@ -776,6 +798,13 @@ class Port : public Napi::ObjectWrap<Port> {
     std::lock_guard<std::mutex> lk(txMu_);
     return Napi::String::New(info.Env(), lastTxErrno_ == 0 ? "" : ErrnoName(lastTxErrno_));
   }
+  // txErrors(): { [errno name]: failed writes } since open.
+  Napi::Value TxErrors(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    std::lock_guard<std::mutex> lk(txMu_);
+    for (const auto& e : txErrnos_) o.Set(ErrnoName(e.first), static_cast<double>(e.second));
+    return o;
+  }
   // roomWaits(): times send() waited for the writer thread to free a slot in a full ring.
   Napi::Value RoomWaits(const Napi::CallbackInfo& info) {
     std::lock_guard<std::mutex> lk(txMu_);
@@ -923,6 +952,7 @@ class Port : public Napi::ObjectWrap<Port> {
   std::vector<std::vector<uint8_t>> txRing_;
   size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
   int lastTxErrno_ = 0;
+  std::vector<std::pair<int, uint64_t>> txErrnos_;
 
   bool threaded_ = false;
   std::thread writer_;
