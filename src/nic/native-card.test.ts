@@ -210,22 +210,7 @@ describeAsRoot('TAP card', () => {
 
     it('a process that exits, or a worker that is terminated, with a TAP open removes the TAP', async () => {
       const n = newNs();
-      const addon = `${packageRoot()}/build/Release/exotap.node`;
-      const open = `const a = require(${JSON.stringify(addon)}); globalThis.p = new a.Port('tap', '${TAP}', { netns: '${n.name}' }, () => {}, () => {}, () => {});`;
-      const exit = await runAsync([process.execPath, '-e', `${open} console.log('open'); process.exit(0);`]);
-      expect(exit.stdout).toContain('open');
-      expect(n.hasLink(TAP)).toBe(false);
-      const worker = await runAsync([
-        process.execPath,
-        '-e',
-        `const { Worker } = require('node:worker_threads');
-         const w = new Worker(${JSON.stringify(`${open} require('node:worker_threads').parentPort.postMessage('open');`)}, { eval: true });
-         w.on('message', async () => { console.log(require('node:child_process').execFileSync('ip', ['-n', '${n.name}', '-br', 'link']).toString()); await w.terminate(); console.log('terminated'); });`,
-      ]);
-      expect(worker.code).toBe(0);
-      expect(worker.stdout).toContain(TAP);
-      expect(worker.stdout).toContain('terminated');
-      expect(n.hasLink(TAP)).toBe(false);
+      await expectExitAndTerminateRemoveTap(n, `{ netns: '${n.name}' }`);
     });
   });
 });
@@ -455,7 +440,12 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
   });
   const track = <T extends NativeCard>(c: T): T => (cards.push(c), c);
 
-  function open(opts: { sndbufBytes?: number; tuning?: { txQueueFrames?: number } } = {}): { n: TestNetns; card: NativeCard; host: NativeCard; got: Uint8Array[] } {
+  function open(opts: { sndbufBytes?: number; tuning?: { txQueueFrames?: number; txQueueBytes?: number } } = {}): {
+    n: TestNetns;
+    card: NativeCard;
+    host: NativeCard;
+    got: Uint8Array[];
+  } {
     const n = (ns = TestNetns.create('txthread'));
     const card = track(NativeCard.openTap(TAP, 1500, { netns: n.name, mac: deriveMac(TAP), txThread: true, ...opts }));
     card.setHostUp(true);
@@ -465,6 +455,25 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
       if (f.length >= 54 && f[12] === 0x08 && f[13] === 0x00 && f[23] === 6) got.push(Uint8Array.from(f));
     });
     return { n, card, host, got };
+  }
+
+  /** A TCP frame of our test flow (to port 5001) with `payload`; a super-segment of 1,448-byte segments when longer than one. */
+  function flowFrame(card: NativeCard, hostMac: Uint8Array, seq: number, ipId: number, payload: Uint8Array): TsoFrame {
+    return buildTsoFrame({
+      dstMac: hostMac,
+      srcMac: card.mac,
+      srcAddr: parseIpv4('198.18.92.2')!,
+      dstAddr: parseIpv4('198.18.93.2')!,
+      srcPort: 40_000,
+      dstPort: 5001,
+      seq,
+      ack: 1,
+      flags: TCP_ACK,
+      ipId,
+      ttl: 64,
+      payload,
+      segmentBytes: 1448,
+    });
   }
 
   /** Threads of this process named `exotap-tx` (one per open card with a writer thread). */
@@ -479,7 +488,9 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
   }
 
   it('many frames of random sizes, TSO super-segments among them, reach the host intact and in order', async () => {
-    const r = open();
+    // A queue of 150,000 bytes: two or three super-segments fill it, so the byte ring wraps and
+    // transmit waits for the writer again and again.
+    const r = open({ tuning: { txQueueBytes: 150_000 } });
     const hostMac = r.card.hostLink().mac;
     const rng = mulberry32(seed);
     // Payloads are random windows of one random pool: distinct frames without a per-byte JS loop.
@@ -501,23 +512,7 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
             if ((bytes += len + 54) > 1_500_000) break;
             const at = Math.floor(rng() * 65_536);
             const payload = pool.subarray(at, at + len);
-            frames.push(
-              buildTsoFrame({
-                dstMac: hostMac,
-                srcMac: r.card.mac,
-                srcAddr: parseIpv4('198.18.92.2')!,
-                dstAddr: parseIpv4('198.18.93.2')!,
-                srcPort: 40_000,
-                dstPort: 5001,
-                seq: runs * 1_000_000 + frames.length,
-                ack: 1,
-                flags: TCP_ACK,
-                ipId: frames.length,
-                ttl: 64,
-                payload,
-                segmentBytes: 1448,
-              }),
-            );
+            frames.push(flowFrame(r.card, hostMac, runs * 1_000_000 + frames.length, frames.length, payload));
           }
           runs++;
           for (const t of frames) {
@@ -549,23 +544,7 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
   it('a ring of 4 makes transmit wait for the writer instead of dropping: 500 frames arrive in order', async () => {
     const r = open({ tuning: { txQueueFrames: 4 } });
     const hostMac = r.card.hostLink().mac;
-    const frames = Array.from({ length: 500 }, (_, i) =>
-      buildTsoFrame({
-        dstMac: hostMac,
-        srcMac: r.card.mac,
-        srcAddr: parseIpv4('198.18.92.2')!,
-        dstAddr: parseIpv4('198.18.93.2')!,
-        srcPort: 40_000,
-        dstPort: 5001,
-        seq: i,
-        ack: 1,
-        flags: TCP_ACK,
-        ipId: i,
-        ttl: 64,
-        payload: new Uint8Array(1000).fill(i & 0xff),
-        segmentBytes: 1448,
-      }).frame,
-    );
+    const frames = Array.from({ length: 500 }, (_, i) => flowFrame(r.card, hostMac, i, i, new Uint8Array(1000).fill(i & 0xff)).frame);
     for (const f of frames) expect(r.card.transmit([f])).toBe('sent');
     await waitFor(() => r.got.length >= 500, '500 frames');
     r.got.forEach((f, i) => expect(f, `frame ${i}`).toEqual(frames[i]));
@@ -617,23 +596,34 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
 
   it('a process that exits, or a worker that is terminated, with a writer thread running removes the TAP', async () => {
     const n = (ns = TestNetns.create('txthread'));
-    const addon = `${packageRoot()}/build/Release/exotap.node`;
-    const open = `const a = require(${JSON.stringify(addon)}); globalThis.p = new a.Port('tap', '${TAP}', { netns: '${n.name}', txThread: true }, () => {}, () => {}, () => {}); for (let i = 0; i < 100; i++) p.send(new Uint8Array(60));`;
-    const exit = await runAsync([process.execPath, '-e', `${open} console.log('open'); process.exit(0);`]);
-    expect(exit.stdout).toContain('open');
-    expect(n.hasLink(TAP)).toBe(false);
-    const worker = await runAsync([
-      process.execPath,
-      '-e',
-      `const { Worker } = require('node:worker_threads');
-       const w = new Worker(${JSON.stringify(`${open} require('node:worker_threads').parentPort.postMessage('open');`)}, { eval: true });
-       w.on('message', async () => { await w.terminate(); console.log('terminated'); });`,
-    ]);
-    expect(worker.code).toBe(0);
-    expect(worker.stdout).toContain('terminated');
-    expect(n.hasLink(TAP)).toBe(false);
+    // The TAP is down, so the writer's writes fail (EIO) and it reports them while the worker goes away.
+    await expectExitAndTerminateRemoveTap(n, `{ netns: '${n.name}', txThread: true }`, 'for (let i = 0; i < 100; i++) p.send(new Uint8Array(60));');
   });
 });
+
+/**
+ * Open TAP `TAP` in `n` through the bare addon (`portOptions`: JS source of the options; then
+ * `afterOpen` runs) in a child process that ends with `process.exit()`, and in a worker that is
+ * terminated: the TAP must be gone after each, and neither may crash.
+ */
+async function expectExitAndTerminateRemoveTap(n: TestNetns, portOptions: string, afterOpen = ''): Promise<void> {
+  const addon = `${packageRoot()}/build/Release/exotap.node`;
+  const open = `const a = require(${JSON.stringify(addon)}); globalThis.p = new a.Port('tap', '${TAP}', ${portOptions}, () => {}, () => {}, () => {}); ${afterOpen}`;
+  const exit = await runAsync([process.execPath, '-e', `${open} console.log('open'); process.exit(0);`]);
+  expect(exit.stdout).toContain('open');
+  expect(n.hasLink(TAP)).toBe(false);
+  const worker = await runAsync([
+    process.execPath,
+    '-e',
+    `const { Worker } = require('node:worker_threads');
+     const w = new Worker(${JSON.stringify(`${open} require('node:worker_threads').parentPort.postMessage('open');`)}, { eval: true });
+     w.on('message', async () => { console.log(require('node:child_process').execFileSync('ip', ['-n', '${n.name}', '-br', 'link']).toString()); await w.terminate(); console.log('terminated'); });`,
+  ]);
+  expect(worker.code).toBe(0);
+  expect(worker.stdout).toContain(TAP);
+  expect(worker.stdout).toContain('terminated');
+  expect(n.hasLink(TAP)).toBe(false);
+}
 
 /** A small seeded PRNG (mulberry32) for reproducible payloads. */
 function mulberry32(seed: number): () => number {

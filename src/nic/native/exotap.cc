@@ -7,7 +7,8 @@
 // table and hands out subarray views. No Buffer or object is created per frame.
 //
 // Transmit: one writev per frame, gathered from up to kMaxIov Uint8Arrays. If the fd would
-// block, the frame is copied into a bounded queue of reusable slots and UV_WRITABLE is armed;
+// block, the frame is copied into a bounded queue (one byte ring, allocated when first needed,
+// and a ring of frame slots) and UV_WRITABLE is armed;
 // the queue drains in order when the fd is writable and JS hears how much went out. Later
 // frames join the queue behind it so order is kept. A full queue refuses the frame and says so.
 //
@@ -20,7 +21,7 @@
 //
 // Writer thread (`txThread`): a TAP write runs the host's whole receive path for the frame in the
 // writing thread, so the card can hand that work to a thread of its own. send() then copies the
-// frame (with its vnet header) into the same bounded ring and returns; the writer drains it in
+// frame (with its vnet header) into the same bounded queue and returns; the writer drains it in
 // order, one write per frame. When the ring is full while the writer is writing, send() waits for
 // a slot (the writer frees one within one write; the synchronous path would have spent that time
 // writing itself). When the device says EAGAIN the writer marks itself blocked and polls for
@@ -208,7 +209,7 @@ class Port : public Napi::ObjectWrap<Port> {
     onError_ = Napi::Persistent(info[5].As<Napi::Function>());
     arenaBytes_ = static_cast<size_t>(maxBatchBytes_) + kReadSpace;
     MakeRxBuffers(env);
-    txRing_.resize(txQueueFrames);
+    txSlots_.resize(txQueueFrames);
 
     uv_loop_t* loop = nullptr;
     int uvrc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &poll_, fd_) : UV_EINVAL;
@@ -225,12 +226,10 @@ class Port : public Napi::ObjectWrap<Port> {
     if (o.Get("txThread").ToBoolean()) {
       int err = StartWriter(loop);
       if (err != 0) {
-        uv_close(reinterpret_cast<uv_handle_t*>(&poll_), nullptr);
-        close(fd_);
-        close(ctl_);
-        close(nl_);
-        fd_ = ctl_ = nl_ = -1;
-        closed_ = true;
+        // The poll handle is live: close it the normal way (fds in its close callback), and keep
+        // this object alive until then.
+        Ref();
+        BeginClose(false);
         SysErrorToJs(env, SysError{err, "writer thread"}, name_).ThrowAsJavaScriptException();
         return;
       }
@@ -377,15 +376,15 @@ class Port : public Napi::ObjectWrap<Port> {
   void DrainTx(Napi::Env env) {
     TxDone done;
     while (txCount_ > 0) {
-      std::vector<uint8_t>& slot = txRing_[txHead_];
-      ssize_t w = write(fd_, slot.data(), slot.size());
+      const TxSlot& slot = txSlots_[txHead_];
+      ssize_t w = write(fd_, TxFrame(slot), slot.len);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         done.errors++;
         CountTxError(errno);
       } else {
-        done.account(slot, vnetHdrBytes_);
+        done.account(TxFrame(slot), slot.len, vnetHdrBytes_);
       }
       PopTx();
     }
@@ -393,15 +392,23 @@ class Port : public Napi::ObjectWrap<Port> {
     if (done.any()) ReportTx(env, done, txCount_ == 0, false);
   }
 
+  // Frames are stored whole (vnet header first) in one byte ring of txQueueBytesMax_ bytes, and
+  // described by a ring of txQueueFrames slots: the two bounds of the queue.
+  struct TxSlot {
+    size_t at = 0, len = 0;
+  };
+  static constexpr size_t kNoRoom = SIZE_MAX;
+
   /** Counts of the frames one drain (or the writer thread since the last report) wrote. */
   struct TxDone {
     uint64_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
     bool any() const { return frames != 0 || errors != 0; }
-    void account(const std::vector<uint8_t>& slot, int vnetHdrBytes) {
-      uint64_t frameBytes = slot.size() - static_cast<size_t>(vnetHdrBytes);
+    /** A frame of `len` bytes at `frame` (its vnet header first, if any) was written. */
+    void account(const uint8_t* frame, size_t len, int vnetHdrBytes) {
+      uint64_t frameBytes = len - static_cast<size_t>(vnetHdrBytes);
       frames++;
       bytes += frameBytes;
-      if (vnetHdrBytes != 0 && slot[1] != 0) {  // gso_type set: a super-segment
+      if (vnetHdrBytes != 0 && frame[1] != 0) {  // gso_type set: a super-segment
         tsoFrames++;
         tsoBytes += frameBytes;
       }
@@ -437,10 +444,45 @@ class Port : public Napi::ObjectWrap<Port> {
     CountTxErrorLocked(err);
   }
 
+  /**
+   * Where a frame of `len` bytes fits in the byte ring now, or kNoRoom. Queued frames occupy
+   * [head frame's start, txTail_) — or, wrapped, [start, end) and [0, txTail_); a frame never
+   * straddles the end (it starts again at 0, leaving the end unused until the head passes it).
+   * With the writer thread, the caller holds txMu_ (the writer moves the head).
+   */
+  size_t TxPlace(size_t len) {
+    if (txCount_ >= txSlots_.size()) return kNoRoom;
+    if (txBytes_.empty()) txBytes_.resize(txQueueBytesMax_);  // allocated when first needed
+    const size_t cap = txBytes_.size();
+    if (txCount_ == 0) return len <= cap ? 0 : kNoRoom;
+    const size_t headAt = txSlots_[txHead_].at;
+    if (txTail_ > headAt) {
+      if (txTail_ + len <= cap) return txTail_;
+      return len <= headAt ? 0 : kNoRoom;
+    }
+    return txTail_ + len <= headAt ? txTail_ : kNoRoom;
+  }
+
+  /** Copy the frame gathered from `iov` to `at` (free space, found by TxPlace). */
+  void TxCopy(size_t at, const struct iovec* iov, size_t parts) {
+    uint8_t* dst = txBytes_.data() + at;
+    for (size_t i = 0; i < parts; i++) {
+      if (iov[i].iov_len != 0) memcpy(dst, iov[i].iov_base, iov[i].iov_len);
+      dst += iov[i].iov_len;
+    }
+  }
+
+  /** Queue the frame copied to `at` behind the others. With the writer thread, holds txMu_. */
+  void TxPush(size_t at, size_t len) {
+    txSlots_[(txHead_ + txCount_) % txSlots_.size()] = TxSlot{at, len};
+    txTail_ = at + len;
+    txCount_++;
+  }
+
+  uint8_t* TxFrame(const TxSlot& slot) { return txBytes_.data() + slot.at; }
+
   void PopTx() {
-    txQueuedBytes_ -= txRing_[txHead_].size();
-    txRing_[txHead_].clear();  // keeps its capacity for the next queued frame
-    txHead_ = (txHead_ + 1) % txRing_.size();
+    txHead_ = (txHead_ + 1) % txSlots_.size();
     txCount_--;
   }
 
@@ -545,18 +587,10 @@ class Port : public Napi::ObjectWrap<Port> {
       }
     }
     // Would block, or frames are already waiting (order is kept): copy into the queue.
-    if (txCount_ >= txRing_.size() || txQueuedBytes_ + total > txQueueBytesMax_) {
-      return Napi::Number::New(env, kQueueFull);
-    }
-    std::vector<uint8_t>& slot = txRing_[(txHead_ + txCount_) % txRing_.size()];
-    slot.resize(total);
-    size_t at = 0;
-    for (size_t i = 0; i < parts; i++) {
-      if (iov[i].iov_len != 0) memcpy(slot.data() + at, iov[i].iov_base, iov[i].iov_len);
-      at += iov[i].iov_len;
-    }
-    txCount_++;
-    txQueuedBytes_ += total;
+    size_t at = TxPlace(total);
+    if (at == kNoRoom) return Napi::Number::New(env, kQueueFull);
+    TxCopy(at, iov, parts);
+    TxPush(at, total);
     UpdatePoll();
     return Napi::Number::New(env, kQueued);
   }
@@ -568,9 +602,9 @@ class Port : public Napi::ObjectWrap<Port> {
    */
   int32_t Enqueue(const struct iovec* iov, size_t parts, size_t total) {
     if (total > txQueueBytesMax_) return kQueueFull;
-    const size_t cap = txRing_.size();
     std::unique_lock<std::mutex> lk(txMu_);
-    while (txCount_ >= cap || txQueuedBytes_ + total > txQueueBytesMax_) {
+    size_t at;
+    while ((at = TxPlace(total)) == kNoRoom) {
       if (writerBlocked_) return kQueueFull;
       roomWaits_++;
       jsWaitsForRoom_ = true;
@@ -578,19 +612,12 @@ class Port : public Napi::ObjectWrap<Port> {
       jsWaitsForRoom_ = false;
     }
     const bool blocked = writerBlocked_;
-    // The slot past the last queued frame is ours alone (the writer touches only queued ones), so
-    // the copy runs without the lock; the bytes are reserved first.
-    std::vector<uint8_t>& slot = txRing_[(txHead_ + txCount_) % cap];
-    txQueuedBytes_ += total;
+    // Free space is ours alone (the writer reads only queued frames and only moves the head, which
+    // frees more), so the copy runs without the lock.
     lk.unlock();
-    slot.resize(total);
-    size_t at = 0;
-    for (size_t i = 0; i < parts; i++) {
-      if (iov[i].iov_len != 0) memcpy(slot.data() + at, iov[i].iov_base, iov[i].iov_len);
-      at += iov[i].iov_len;
-    }
+    TxCopy(at, iov, parts);
     lk.lock();
-    txCount_++;
+    TxPush(at, total);
     const bool wake = writerIdle_;
     lk.unlock();
     if (wake) txWake_.notify_one();
@@ -630,9 +657,10 @@ class Port : public Napi::ObjectWrap<Port> {
         writerIdle_ = false;
         continue;
       }
-      std::vector<uint8_t>& slot = txRing_[txHead_];
+      const TxSlot slot = txSlots_[txHead_];
+      const uint8_t* frame = TxFrame(slot);
       lk.unlock();
-      ssize_t w = write(fd_, slot.data(), slot.size());
+      ssize_t w = write(fd_, frame, slot.len);
       int err = w < 0 ? errno : 0;
       lk.lock();
       if (err == EINTR) continue;
@@ -650,7 +678,7 @@ class Port : public Napi::ObjectWrap<Port> {
         CountTxErrorLocked(err);
         uv_async_send(&txAsync_);
       } else {
-        writerDone_.account(slot, vnetHdrBytes_);
+        writerDone_.account(frame, slot.len, vnetHdrBytes_);
       }
       PopTx();
       if (jsWaitsForRoom_) txRoom_.notify_one();
@@ -724,11 +752,11 @@ class Port : public Napi::ObjectWrap<Port> {
       TakeWriterReport(&done, &drained);
     }
     while (txCount_ > 0) {
-      std::vector<uint8_t>& slot = txRing_[txHead_];
-      ssize_t w = write(fd_, slot.data(), slot.size());
+      const TxSlot& slot = txSlots_[txHead_];
+      ssize_t w = write(fd_, TxFrame(slot), slot.len);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) break;
-      done.account(slot, vnetHdrBytes_);
+      done.account(TxFrame(slot), slot.len, vnetHdrBytes_);
       PopTx();
     }
     if (done.any()) ReportTx(env, done, false, true);
@@ -755,13 +783,15 @@ class Port : public Napi::ObjectWrap<Port> {
   static void OnClosed(uv_handle_t* handle) {
     Port* self = static_cast<Port*>(handle->data);
     if (--self->handlesOpen_ > 0) return;
+    if (self->stopFd_ >= 0) close(self->stopFd_);
+    self->stopFd_ = -1;
     close(self->fd_);
     close(self->ctl_);
     close(self->nl_);
     self->fd_ = -1;
     self->ctl_ = -1;
     self->nl_ = -1;
-    napi_remove_async_cleanup_hook(self->cleanupHook_);
+    if (self->cleanupHook_ != nullptr) napi_remove_async_cleanup_hook(self->cleanupHook_);
     if (self->tearingDown_) return;  // the environment is going away: no JS, no GC bookkeeping
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
@@ -947,10 +977,11 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Reference<Napi::ArrayBuffer> arenaRef_;
   Napi::Reference<Napi::Uint32Array> metaRef_;
 
-  // The transmit ring. Without the writer thread only the loop thread touches it; with it, txMu_
-  // guards head, count, queued bytes, lastTxErrno_ and the writer's state below.
-  std::vector<std::vector<uint8_t>> txRing_;
-  size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
+  // The transmit queue. Without the writer thread only the loop thread touches it; with it, txMu_
+  // guards head, count, the slots, lastTxErrno_ and the writer's state below.
+  std::vector<uint8_t> txBytes_;
+  std::vector<TxSlot> txSlots_;
+  size_t txHead_ = 0, txCount_ = 0, txTail_ = 0, txQueueBytesMax_ = 0;
   int lastTxErrno_ = 0;
   std::vector<std::pair<int, uint64_t>> txErrnos_;
 
