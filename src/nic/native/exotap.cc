@@ -706,11 +706,15 @@ class Port : public Napi::ObjectWrap<Port> {
     writer_.join();
   }
 
-  /** Hand JS what the writer did since the last report; `drained`: the ring emptied after a block. */
+  /**
+   * What the writer did since the last report. With `drained`: also whether the ring emptied
+   * after a block (only the async callback takes that, so onDrain never runs inside counters()).
+   */
   void TakeWriterReport(TxDone* done, bool* drained) {
     std::lock_guard<std::mutex> lk(txMu_);
     *done = writerDone_;
     writerDone_ = TxDone{};
+    if (drained == nullptr) return;
     *drained = drainDue_;
     drainDue_ = false;
   }
@@ -731,9 +735,8 @@ class Port : public Napi::ObjectWrap<Port> {
     Napi::Env env = info.Env();
     if (!threaded_ || closed_) return env.Undefined();
     TxDone done;
-    bool drained = false;
-    TakeWriterReport(&done, &drained);
-    if (done.any() || drained) ReportTx(env, done, drained, true);
+    TakeWriterReport(&done, nullptr);
+    if (done.any()) ReportTx(env, done, false, true);
     return env.Undefined();
   }
 
@@ -746,10 +749,9 @@ class Port : public Napi::ObjectWrap<Port> {
     // With the writer thread, the writer has done that before it exits; the loop below then meets
     // EAGAIN at once. Frames written here count as sent.
     TxDone done;
-    bool drained = false;
     if (threaded_) {
       StopWriter();
-      TakeWriterReport(&done, &drained);
+      TakeWriterReport(&done, nullptr);
     }
     while (txCount_ > 0) {
       const TxSlot& slot = txSlots_[txHead_];
