@@ -8,7 +8,9 @@
  *
  * `--cheetah-variants` adds contenders `cheetah:NAME`: more daemons whose `cheetah` config section
  * is merged with JSON (e.g. `nomerge={"tcp":{"mergeAck":false,"mergeFin":false}}`), to measure a
- * specialization switched off in the same run. Variant k's cards are ev<k>0…2 on 198.18.<10k+n>.0/24.
+ * specialization switched off in the same run. A `"nic"` key in the JSON is merged into each of the
+ * variant's cards instead (e.g. `thread={"nic":{"txThread":true}}`). Variant k's cards are ev<k>0…2
+ * on 198.18.<10k+n>.0/24.
  *
  * Topology, all in namespaces the benchmark makes and removes:
  *   client ns: wrk (three instances, one per card/link, connections split between them), and
@@ -215,11 +217,13 @@ async function startNode(docroot: string): Promise<Contender> {
 }
 
 /** A Cheetah daemon; variant `k` > 0 gets cards of its own (see the header) and `cheetah` merged over its config. */
-async function startCheetah(docroot: string, k: number, name: string, cheetah: object): Promise<Contender> {
+async function startCheetah(docroot: string, k: number, name: string, variant: Record<string, unknown>): Promise<Contender> {
   const socketPath = join(work, `admin-${k}.sock`);
   const config = join(work, `exolinux-${k}.json`);
   const subnet = (n: number) => `198.18.${k * 10 + n}`;
-  const nics = k === 0 ? undefined : LINKS.map((n) => ({ name: `ev${k}${n}`, hostAddress: `${subnet(n)}.1/24`, machineAddress: `${subnet(n)}.2` }));
+  const { nic, ...cheetah } = variant;
+  const nics =
+    k === 0 ? undefined : LINKS.map((n) => ({ name: `ev${k}${n}`, hostAddress: `${subnet(n)}.1/24`, machineAddress: `${subnet(n)}.2`, ...(nic as object | undefined) }));
   writeFileSync(config, JSON.stringify({ log: { level: 'warn', pretty: false }, admin: { socketPath, port: 0 }, docroot, cheetah, ...(nics !== undefined ? { nics } : {}) }));
   const main = join(packageRoot(), 'dist', 'src', 'main.js');
   const child = spawnInNetns(CLIENT_NS, process.execPath, [main, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -307,7 +311,7 @@ async function main(): Promise<void> {
   for (const [i, v] of variants.entries()) {
     const eq = v.indexOf('=');
     if (eq <= 0) throw new Error(`--cheetah-variants: ${v} is not NAME=JSON`);
-    contenders.push(await startCheetah(docroot, i + 1, `cheetah:${v.slice(0, eq)}`, JSON.parse(v.slice(eq + 1)) as object));
+    contenders.push(await startCheetah(docroot, i + 1, `cheetah:${v.slice(0, eq)}`, JSON.parse(v.slice(eq + 1)) as Record<string, unknown>));
   }
   const runs: Run[] = [];
   for (let round = 0; round < rounds; round++) {

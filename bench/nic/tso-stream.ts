@@ -7,7 +7,9 @@
  *   the card as it was;
  * - `vnet`: a TAP with the vnet header, still one segment per `writev` (the header's own cost);
  * - `tso`: the same TAP, one `writev` per super-segment of up to 44 segments (64,240 bytes),
- *   which the host takes as one packet.
+ *   which the host takes as one packet;
+ * - `tso-thread`: `tso` on a TAP whose frames a writer thread of the card writes (`txThread`):
+ *   the sender's thread only copies each super-segment into the card's ring.
  * Reported: throughput, the whole machine's CPU per MiB (busy jiffies), this process's CPU per
  * MiB, writevs per MiB. Contenders interleave round by round (../shared/BENCHMARKING.md).
  *
@@ -64,7 +66,7 @@ const STALL_MS = 5000;
 const RETRANSMIT_MS = 200;
 
 interface Contender {
-  name: 'plain' | 'vnet' | 'tso';
+  name: 'plain' | 'vnet' | 'tso' | 'tso-thread';
   card: NativeCard;
   hostAddr: number;
   machineAddr: number;
@@ -120,7 +122,7 @@ function stream(c: Contender, srcPort: number): Promise<number> {
   let retransmits = 0;
   /** sndNxt when the last go-back began: duplicate ACKs before sndUna passes it are the go-back's own echo. */
   let recover = 0;
-  const chunkMax = c.name === 'tso' ? TSO_SEGMENTS * MSS : MSS;
+  const chunkMax = c.name === 'tso' || c.name === 'tso-thread' ? TSO_SEGMENTS * MSS : MSS;
   const tso: TsoInfo = { segmentBytes: MSS, headerBytes: HDR, checksumStart: ETH + IP };
 
   /** Fill in the headers for `payloadBytes` of payload (and `optionBytes` of options) and send. */
@@ -254,9 +256,10 @@ async function main(): Promise<void> {
   const runs: Run[] = [];
   try {
     const specs = [
-      { name: 'plain', tap: 'xtso0', net: '198.18.95', tso: false },
-      { name: 'vnet', tap: 'xtso1', net: '198.18.96', tso: true },
-      { name: 'tso', tap: 'xtso1', net: '198.18.96', tso: true },
+      { name: 'plain', tap: 'xtso0', net: '198.18.95', tso: false, txThread: false },
+      { name: 'vnet', tap: 'xtso1', net: '198.18.96', tso: true, txThread: false },
+      { name: 'tso', tap: 'xtso1', net: '198.18.96', tso: true, txThread: false },
+      { name: 'tso-thread', tap: 'xtso2', net: '198.18.97', tso: true, txThread: true },
     ] as const;
     for (const s of specs) {
       const shared = contenders.find((c) => c.card.name === s.tap);
@@ -264,7 +267,7 @@ async function main(): Promise<void> {
         contenders.push({ ...shared, name: s.name });
         continue;
       }
-      const cfg = { name: s.tap, hostAddress: `${s.net}.1/24`, mtuBytes: 1500, attach: false, tso: s.tso };
+      const cfg = { name: s.tap, hostAddress: `${s.net}.1/24`, mtuBytes: 1500, attach: false, tso: s.tso, txThread: s.txThread };
       const card = (await openNic(cfg, { backend: 'tap', netns: ns })) as NativeCard;
       sh('ip', '-n', ns, 'neigh', 'replace', `${s.net}.2`, 'lladdr', [...card.mac].map((b) => b.toString(16).padStart(2, '0')).join(':'), 'dev', s.tap, 'nud', 'permanent');
       contenders.push({ name: s.name, card, hostAddr: parseIpv4(`${s.net}.1`)!, machineAddr: parseIpv4(`${s.net}.2`)!, hostMac: card.hostLink().mac });
@@ -304,7 +307,7 @@ async function main(): Promise<void> {
   } finally {
     await spaces.deleteAll();
   }
-  const names = ['plain', 'vnet', 'tso'];
+  const names = ['plain', 'vnet', 'tso', 'tso-thread'];
   const byName = (n: string): Run[] => runs.filter((r) => r.contender === n);
   const ratio = (n: string, field: keyof Run): number =>
     median(byName(n).map((r, i) => (r[field] as number) / (byName('plain')[i]![field] as number)));

@@ -17,8 +17,11 @@ export const TSO_MAX_FRAME_BYTES = 65_535 + ETH_HEADER_BYTES;
 /** The TCP checksum field's offset in the TCP header (RFC 793 §3.1), plus its 2 bytes. */
 const TCP_CHECKSUM_END = 18;
 
-/** How a backend's write of one frame went (the numbers are the addon's). */
-export const SendResult = { Sent: 0, Queued: 1, QueueFull: 2, WriteError: 3 } as const;
+/**
+ * How a backend's write of one frame went (the numbers are the addon's). `Accepted`: copied into
+ * the ring of a card's writer thread, which writes it and counts it then (see `txDrained`).
+ */
+export const SendResult = { Sent: 0, Queued: 1, QueueFull: 2, WriteError: 3, Accepted: 4 } as const;
 export type SendResult = (typeof SendResult)[keyof typeof SendResult];
 
 /** Batching and queueing limits common to all backends. */
@@ -94,8 +97,12 @@ export abstract class CardBase implements NetDevice {
   }
 
   counters(): NicCounters {
+    this.collectTx();
     return this.stats.snapshot(this.txQueueFrames(), this.hostDroppedFrames());
   }
+
+  /** Bring the tx counters up to date with writes done elsewhere (a writer thread), before they are read. */
+  protected collectTx(): void {}
 
   /** Frames waiting in the transmit queue. */
   abstract txQueueFrames(): number;
@@ -131,6 +138,9 @@ export abstract class CardBase implements NetDevice {
           this.stats.txTsoFrames++;
           this.stats.txTsoBytes += bytes;
         }
+        this.#capture?.write(iov);
+        return 'sent';
+      case SendResult.Accepted:
         this.#capture?.write(iov);
         return 'sent';
       case SendResult.Queued:
@@ -206,8 +216,12 @@ export abstract class CardBase implements NetDevice {
     }
   }
 
-  /** Account for frames the queue wrote out later (of which `tsoFrames` TSO frames of `tsoBytes`); run the drain callback once it is empty. */
-  protected txDrained(frames: number, bytes: number, errors: number, queueLeft: number, tsoFrames = 0, tsoBytes = 0): void {
+  /**
+   * Account for frames the queue (or the writer thread) wrote out later, of which `tsoFrames` TSO
+   * frames of `tsoBytes`, and `errors` writes the device refused; `drained`: the queue has emptied
+   * after backpressure, so the drain callback runs.
+   */
+  protected txDrained(frames: number, bytes: number, errors: number, drained: boolean, tsoFrames = 0, tsoBytes = 0): void {
     this.stats.txFrames += frames;
     this.stats.txBytes += bytes;
     this.stats.txTsoFrames += tsoFrames;
@@ -216,7 +230,7 @@ export abstract class CardBase implements NetDevice {
       this.stats.drop('tx_error', errors);
       this.noteRare('tx_error', 'queued transmit failed', { errno: this.lastTxError() });
     }
-    if (queueLeft === 0 && !this.#closed) {
+    if (drained && !this.#closed) {
       try {
         this.#drain();
       } catch (err) {

@@ -240,7 +240,7 @@ export class MemoryCard extends CardBase {
       }
       this.host.accept(frame);
     }
-    this.txDrained(frames, bytes, 0, this.#queue.length, tsoFrames, tsoBytes);
+    this.txDrained(frames, bytes, 0, this.#queue.length === 0, tsoFrames, tsoBytes);
   }
 
   txQueueFrames(): number {

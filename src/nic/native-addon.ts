@@ -36,6 +36,8 @@ export interface NativePortOptions {
   maxFrameBytes: number;
   txQueueFrames: number;
   txQueueBytes: number;
+  /** Transmit from a writer thread of the port's own (see exotap.cc): send() copies into the ring and returns Accepted. */
+  txThread?: boolean;
 }
 
 export interface NativeLinkInfo {
@@ -58,6 +60,12 @@ export interface NativePort {
   rxBuffers(): [ArrayBuffer, Uint32Array];
   txQueueFrames(): number;
   lastTxErrno(): string;
+  /** Writer thread: report through `onTx` what it wrote since the last report (no-op without one). */
+  collectTx(): void;
+  /** Writer thread: times `send` waited for a slot in a full ring while the writer was writing. */
+  roomWaits(): number;
+  /** Failed writes since open, by errno name (`EBADFD`, `EIO`, …). */
+  txErrors(): Record<string, number>;
   pauseRx(): void;
   resumeRx(): void;
   ref(): void;
@@ -78,7 +86,7 @@ export interface NativeAddon {
     name: string,
     options: NativePortOptions,
     onRx: () => void,
-    onTx: (frames: number, bytes: number, errors: number, queueLeft: number, tsoFrames: number, tsoBytes: number) => void,
+    onTx: (frames: number, bytes: number, errors: number, drained: boolean, tsoFrames: number, tsoBytes: number) => void,
     onError: (err: Error) => void,
   ) => NativePort;
   /** Read space every read gets (the largest TAP frame). */

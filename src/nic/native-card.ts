@@ -48,6 +48,14 @@ export interface NativeCardOptions {
    * (`tsoMaxBytes` 0). A packet socket never segments.
    */
   tso?: boolean;
+  /**
+   * Write frames from a thread of the card's own instead of the caller's: `transmit` copies the
+   * frame into the card's bounded queue and returns `sent` (counted when the thread has written
+   * it); `queued` and `tx_queue_full` keep their meaning (the device would block). A TAP write
+   * runs the host's receive path for the frame in the writing thread, so this moves that work off
+   * the daemon's thread. Default false.
+   */
+  txThread?: boolean;
   tuning?: Partial<NicTuning>;
   log?: Logger;
 }
@@ -56,6 +64,8 @@ export class NativeCard extends CardBase {
   readonly kind: 'tap' | 'packet';
   /** True when the card created its TAP (it disappears on close). */
   readonly created: boolean;
+  /** Frames are written by the card's writer thread (`NativeCardOptions.txThread`). */
+  readonly txThread: boolean;
   readonly #port: NativePort;
   #arena: ArrayBuffer;
   #table: Uint32Array;
@@ -89,11 +99,12 @@ export class NativeCard extends CardBase {
           maxFrameBytes: mtuBytes === undefined ? addon.readSpaceBytes - 1 : mtuBytes + ETH_FRAME_OVERHEAD_BYTES,
           txQueueFrames: tuning.txQueueFrames,
           txQueueBytes: tuning.txQueueBytes,
+          txThread: opts.txThread === true,
         },
         () => {
           if (self.card !== undefined) self.card.#onRx();
         },
-        (frames, bytes, errors, left, tsoFrames, tsoBytes) => self.card?.txDrained(frames, bytes, errors, left, tsoFrames, tsoBytes),
+        (frames, bytes, errors, drained, tsoFrames, tsoBytes) => self.card?.txDrained(frames, bytes, errors, drained, tsoFrames, tsoBytes),
         (err) => {
           if (self.card !== undefined) self.card.#onError(err);
         },
@@ -111,6 +122,7 @@ export class NativeCard extends CardBase {
     super(name, opts.mac ?? info!.mac, mtuBytes ?? info!.mtu, log, tso ? TSO_MAX_FRAME_BYTES : 0);
     this.kind = kind;
     this.created = kind === 'tap' && opts.attach !== true;
+    this.txThread = opts.txThread === true;
     this.#port = port;
     [this.#arena, this.#table] = port.rxBuffers();
     self.card = this;
@@ -207,6 +219,20 @@ export class NativeCard extends CardBase {
 
   txQueueFrames(): number {
     return this.#port.txQueueFrames();
+  }
+
+  protected override collectTx(): void {
+    if (this.txThread && !this.closed) this.#port.collectTx();
+  }
+
+  /** Writes the device refused since open, by errno name (their sum is `drops.tx_error`, less transmits after close). */
+  txErrors(): Record<string, number> {
+    return this.#port.txErrors();
+  }
+
+  /** With the writer thread: times a transmit found the queue full and waited for the thread to write one frame. */
+  txRoomWaits(): number {
+    return this.#port.roomWaits();
   }
 
   /** For a TAP: its tx_dropped, i.e. frames the host could not queue for us (0 for a packet socket). */

@@ -26,6 +26,8 @@ export interface NicConfig {
   attach: boolean;
   /** TAP only: open it with a vnet header so it takes TCP super-segments (TSO). Default true. */
   tso?: boolean | undefined;
+  /** TAP only: write frames from a thread of the card's own (`NativeCardOptions.txThread`). Default false. */
+  txThread?: boolean | undefined;
 }
 
 export interface OpenNicOptions {
@@ -86,6 +88,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
     mac,
     attach: cfg.attach,
     tso: cfg.tso !== false,
+    txThread: cfg.txThread === true,
     log,
     ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
     ...(opts.tuning !== undefined ? { tuning: opts.tuning } : {}),
@@ -113,6 +116,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
       mtuBytes: link.mtuBytes,
       hostIpv6: link.ipv6Disabled ? 'off' : 'on',
       tsoMaxBytes: card.tsoMaxBytes,
+      txThread: card.txThread,
     },
     'card up',
   );

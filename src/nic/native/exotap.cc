@@ -1,5 +1,5 @@
-// exotap: batched frame I/O on a TAP fd (or an AF_PACKET socket) for Node, on the event loop
-// thread, with no threads of its own.
+// exotap: batched frame I/O on a TAP fd (or an AF_PACKET socket) for Node. Receive runs on the
+// event loop thread; transmit runs there too, or (with `txThread`) on a writer thread per port.
 //
 // Receive: a uv_poll watches the fd (started after TUNSETIFF). On readability we read frames
 // until EAGAIN or a budget (frames and bytes) into one reused arena, record each frame's offset
@@ -7,7 +7,8 @@
 // table and hands out subarray views. No Buffer or object is created per frame.
 //
 // Transmit: one writev per frame, gathered from up to kMaxIov Uint8Arrays. If the fd would
-// block, the frame is copied into a bounded queue of reusable slots and UV_WRITABLE is armed;
+// block, the frame is copied into a bounded queue (one byte ring, allocated when first needed,
+// and a ring of frame slots) and UV_WRITABLE is armed;
 // the queue drains in order when the fd is writable and JS hears how much went out. Later
 // frames join the queue behind it so order is kept. A full queue refuses the frame and says so.
 //
@@ -18,16 +19,36 @@
 // header iov first: zeros for a plain frame, or a TCPV4 GSO request for a super-segment the host
 // kernel cuts into MSS-sized segments (sendTso). Queued frames keep their header in the slot.
 //
+// Writer thread (`txThread`): a TAP write runs the host's whole receive path for the frame in the
+// writing thread, so the card can hand that work to a thread of its own. send() then copies the
+// frame (with its vnet header) into the same bounded queue and returns; the writer drains it in
+// order, one write per frame. When the ring is full while the writer is writing, send() waits for
+// a slot (the writer frees one within one write; the synchronous path would have spent that time
+// writing itself). When the device says EAGAIN the writer marks itself blocked and polls for
+// POLLOUT (and an eventfd that close uses to stop it): from then until the ring is empty again,
+// send() answers kQueued, and a full ring refuses the frame (kQueueFull), exactly as the
+// synchronous path does. Frames written, their bytes and write errors are counted by the writer
+// and handed to JS through the onTx callback: from a uv_async when the ring drained after a block
+// or a write failed, and synchronously when JS asks (collectTx). Close stops the writer after it
+// wrote what the device takes now and joins it; what is left is dropped and reported.
+//
 // Close: uv_poll_stop, uv_close, then close(fd) in the close callback (a created TAP vanishes
 // then). An async env cleanup hook does the same if the environment goes away first.
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <napi.h>
@@ -73,7 +94,7 @@ enum RxMeta : uint32_t {
 };
 
 /** Transmit outcome codes shared with JS. */
-enum SendResult : int32_t { kSent = 0, kQueued = 1, kQueueFull = 2, kWriteError = 3 };
+enum SendResult : int32_t { kSent = 0, kQueued = 1, kQueueFull = 2, kWriteError = 3, kAccepted = 4 };
 
 const char* ErrnoName(int err) {
   const char* name = strerrorname_np(err);
@@ -107,6 +128,9 @@ class Port : public Napi::ObjectWrap<Port> {
                            InstanceMethod("rxBuffers", &Port::RxBuffers),
                            InstanceMethod("txQueueFrames", &Port::TxQueueFrames),
                            InstanceMethod("lastTxErrno", &Port::LastTxErrno),
+                           InstanceMethod("collectTx", &Port::CollectTx),
+                           InstanceMethod("roomWaits", &Port::RoomWaits),
+                           InstanceMethod("txErrors", &Port::TxErrors),
                            InstanceMethod("pauseRx", &Port::PauseRx),
                            InstanceMethod("resumeRx", &Port::ResumeRx),
                            InstanceMethod("ref", &Port::RefLoop),
@@ -121,7 +145,7 @@ class Port : public Napi::ObjectWrap<Port> {
                        });
   }
 
-  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, queued, tsoFrames, tsoBytes), onError(err))
+  // new Port(kind: 'tap' | 'packet', name, options, onRx(), onTx(frames, bytes, errors, drained, tsoFrames, tsoBytes), onError(err))
   explicit Port(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Port>(info), async_(info.Env(), "exotap") {
     Napi::Env env = info.Env();
     if (info.Length() < 6 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsFunction() ||
@@ -185,7 +209,7 @@ class Port : public Napi::ObjectWrap<Port> {
     onError_ = Napi::Persistent(info[5].As<Napi::Function>());
     arenaBytes_ = static_cast<size_t>(maxBatchBytes_) + kReadSpace;
     MakeRxBuffers(env);
-    txRing_.resize(txQueueFrames);
+    txSlots_.resize(txQueueFrames);
 
     uv_loop_t* loop = nullptr;
     int uvrc = napi_get_uv_event_loop(env, &loop) == napi_ok ? uv_poll_init(loop, &poll_, fd_) : UV_EINVAL;
@@ -199,12 +223,24 @@ class Port : public Napi::ObjectWrap<Port> {
       return;
     }
     poll_.data = this;
+    if (o.Get("txThread").ToBoolean()) {
+      int err = StartWriter(loop);
+      if (err != 0) {
+        // The poll handle is live: close it the normal way (fds in its close callback), and keep
+        // this object alive until then.
+        Ref();
+        BeginClose(false);
+        SysErrorToJs(env, SysError{err, "writer thread"}, name_).ThrowAsJavaScriptException();
+        return;
+      }
+    }
     Ref();  // the open port keeps its JS object alive until the fd is closed
     napi_add_async_cleanup_hook(env, &Port::OnEnvTeardown, this, &cleanupHook_);
     UpdatePoll();
   }
 
   ~Port() override {
+    if (stopFd_ >= 0) close(stopFd_);
     // Only reached after close (the open port holds a reference to itself); kept as a backstop.
     if (fd_ >= 0) close(fd_);
     if (ctl_ >= 0) close(ctl_);
@@ -231,7 +267,7 @@ class Port : public Napi::ObjectWrap<Port> {
 
   void UpdatePoll() {
     if (closed_) return;
-    int events = (rxPaused_ || rxFailed_ ? 0 : UV_READABLE) | (txCount_ > 0 ? UV_WRITABLE : 0);
+    int events = (rxPaused_ || rxFailed_ ? 0 : UV_READABLE) | (!threaded_ && txCount_ > 0 ? UV_WRITABLE : 0);
     if (events == pollEvents_) return;
     pollEvents_ = events;
     if (events == 0) {
@@ -338,48 +374,129 @@ class Port : public Napi::ObjectWrap<Port> {
   }
 
   void DrainTx(Napi::Env env) {
-    uint32_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
+    TxDone done;
     while (txCount_ > 0) {
-      std::vector<uint8_t>& slot = txRing_[txHead_];
-      ssize_t w = write(fd_, slot.data(), slot.size());
+      const TxSlot& slot = txSlots_[txHead_];
+      ssize_t w = write(fd_, TxFrame(slot), slot.len);
       if (w < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        errors++;
-        lastTxErrno_ = errno;
+        done.errors++;
+        CountTxError(errno);
       } else {
-        uint32_t frameBytes = static_cast<uint32_t>(slot.size()) - static_cast<uint32_t>(vnetHdrBytes_);
-        frames++;
-        bytes += frameBytes;
-        if (vnetHdrBytes_ != 0 && slot[1] != 0) {
-          tsoFrames++;
-          tsoBytes += frameBytes;
-        }
+        done.account(TxFrame(slot), slot.len, vnetHdrBytes_);
       }
       PopTx();
     }
     UpdatePoll();
-    if (frames != 0 || errors != 0) {
-      Call(env, onTx_,
-           {Napi::Number::New(env, frames), Napi::Number::New(env, bytes), Napi::Number::New(env, errors),
-            Napi::Number::New(env, txCount_), Napi::Number::New(env, tsoFrames), Napi::Number::New(env, tsoBytes)});
+    if (done.any()) ReportTx(env, done, txCount_ == 0, false);
+  }
+
+  // Frames are stored whole (vnet header first) in one byte ring of txQueueBytesMax_ bytes, and
+  // described by a ring of txQueueFrames slots: the two bounds of the queue.
+  struct TxSlot {
+    size_t at = 0, len = 0;
+  };
+  static constexpr size_t kNoRoom = SIZE_MAX;
+
+  /** Counts of the frames one drain (or the writer thread since the last report) wrote. */
+  struct TxDone {
+    uint64_t frames = 0, bytes = 0, errors = 0, tsoFrames = 0, tsoBytes = 0;
+    bool any() const { return frames != 0 || errors != 0; }
+    /** A frame of `len` bytes at `frame` (its vnet header first, if any) was written. */
+    void account(const uint8_t* frame, size_t len, int vnetHdrBytes) {
+      uint64_t frameBytes = len - static_cast<size_t>(vnetHdrBytes);
+      frames++;
+      bytes += frameBytes;
+      if (vnetHdrBytes != 0 && frame[1] != 0) {  // gso_type set: a super-segment
+        tsoFrames++;
+        tsoBytes += frameBytes;
+      }
+    }
+  };
+
+  /** onTx(frames, bytes, errors, drained, tsoFrames, tsoBytes); MakeCallback from libuv, a plain call from a JS call. */
+  void ReportTx(Napi::Env env, const TxDone& d, bool drained, bool fromJs) {
+    napi_value args[] = {Napi::Number::New(env, static_cast<double>(d.frames)), Napi::Number::New(env, static_cast<double>(d.bytes)),
+                         Napi::Number::New(env, static_cast<double>(d.errors)), Napi::Boolean::New(env, drained),
+                         Napi::Number::New(env, static_cast<double>(d.tsoFrames)),
+                         Napi::Number::New(env, static_cast<double>(d.tsoBytes))};
+    if (fromJs) {
+      onTx_.Call(Value(), {args[0], args[1], args[2], args[3], args[4], args[5]});
+    } else {
+      Call(env, onTx_, {args[0], args[1], args[2], args[3], args[4], args[5]});
     }
   }
 
+  /** Record a failed write: the last errno (for the log) and a count per errno (txErrors()). Holds txMu_. */
+  void CountTxErrorLocked(int err) {
+    lastTxErrno_ = err;
+    for (auto& e : txErrnos_) {
+      if (e.first == err) {
+        e.second++;
+        return;
+      }
+    }
+    txErrnos_.emplace_back(err, 1);
+  }
+  void CountTxError(int err) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    CountTxErrorLocked(err);
+  }
+
+  /**
+   * Where a frame of `len` bytes fits in the byte ring now, or kNoRoom. Queued frames occupy
+   * [head frame's start, txTail_) — or, wrapped, [start, end) and [0, txTail_); a frame never
+   * straddles the end (it starts again at 0, leaving the end unused until the head passes it).
+   * With the writer thread, the caller holds txMu_ (the writer moves the head).
+   */
+  size_t TxPlace(size_t len) {
+    if (txCount_ >= txSlots_.size()) return kNoRoom;
+    if (txBytes_.empty()) txBytes_.resize(txQueueBytesMax_);  // allocated when first needed
+    const size_t cap = txBytes_.size();
+    if (txCount_ == 0) return len <= cap ? 0 : kNoRoom;
+    const size_t headAt = txSlots_[txHead_].at;
+    if (txTail_ > headAt) {
+      if (txTail_ + len <= cap) return txTail_;
+      return len <= headAt ? 0 : kNoRoom;
+    }
+    return txTail_ + len <= headAt ? txTail_ : kNoRoom;
+  }
+
+  /** Copy the frame gathered from `iov` to `at` (free space, found by TxPlace). */
+  void TxCopy(size_t at, const struct iovec* iov, size_t parts) {
+    uint8_t* dst = txBytes_.data() + at;
+    for (size_t i = 0; i < parts; i++) {
+      if (iov[i].iov_len != 0) memcpy(dst, iov[i].iov_base, iov[i].iov_len);
+      dst += iov[i].iov_len;
+    }
+  }
+
+  /** Queue the frame copied to `at` behind the others. With the writer thread, holds txMu_. */
+  void TxPush(size_t at, size_t len) {
+    txSlots_[(txHead_ + txCount_) % txSlots_.size()] = TxSlot{at, len};
+    txTail_ = at + len;
+    txCount_++;
+  }
+
+  uint8_t* TxFrame(const TxSlot& slot) { return txBytes_.data() + slot.at; }
+
   void PopTx() {
-    txQueuedBytes_ -= txRing_[txHead_].size();
-    txRing_[txHead_].clear();  // keeps its capacity for the next queued frame
-    txHead_ = (txHead_ + 1) % txRing_.size();
+    txHead_ = (txHead_ + 1) % txSlots_.size();
     txCount_--;
   }
 
   /** Call into JS from a libuv callback; an exception is routed to 'uncaughtException' like any async callback's. */
   void Call(Napi::Env env, Napi::FunctionReference& fn, const std::initializer_list<napi_value>& args) {
-    fn.MakeCallback(Value(), args, async_);
-    if (env.IsExceptionPending()) {
-      Napi::Error e = env.GetAndClearPendingException();
-      napi_fatal_exception(env, e.Value());
-    }
+    // The C call, not Napi's MakeCallback: when the environment is being torn down (a worker
+    // terminated: its remaining libuv callbacks still run) JS cannot run, and Napi would turn
+    // that into a fatal error. Then there is no one left to tell, so nothing is reported.
+    napi_value result;
+    if (napi_make_callback(env, async_, Value(), fn.Value(), args.size(), args.begin(), &result) == napi_ok) return;
+    bool pending = false;
+    if (napi_is_exception_pending(env, &pending) != napi_ok || !pending) return;
+    napi_value e;
+    if (napi_get_and_clear_last_exception(env, &e) == napi_ok) napi_fatal_exception(env, e);
   }
 
   void ReportError(Napi::Env env, const SysError& se) {
@@ -410,7 +527,7 @@ class Port : public Napi::ObjectWrap<Port> {
       return env.Undefined();
     }
     if (vnetHdrBytes_ == 0) {
-      lastTxErrno_ = EOPNOTSUPP;  // opened without a vnet header: nothing to carry the request
+      CountTxError(EOPNOTSUPP);  // opened without a vnet header: nothing to carry the request
       return Napi::Number::New(env, kWriteError);
     }
     uint8_t hdr[kVnetHdrBytes];
@@ -455,34 +572,172 @@ class Port : public Napi::ObjectWrap<Port> {
     parts += lead;
     total += static_cast<size_t>(vnetHdrBytes_);
     if (closed_) {
-      lastTxErrno_ = EBADF;
+      CountTxError(EBADF);
       return Napi::Number::New(env, kWriteError);
     }
+    if (threaded_) return Napi::Number::New(env, Enqueue(iov, parts, total));
     if (txCount_ == 0) {
       for (;;) {
         ssize_t w = writev(fd_, iov, static_cast<int>(parts));
         if (w >= 0) return Napi::Number::New(env, kSent);  // TAP and packet writes are whole frames
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        lastTxErrno_ = errno;
+        CountTxError(errno);
         return Napi::Number::New(env, kWriteError);
       }
     }
     // Would block, or frames are already waiting (order is kept): copy into the queue.
-    if (txCount_ >= txRing_.size() || txQueuedBytes_ + total > txQueueBytesMax_) {
-      return Napi::Number::New(env, kQueueFull);
-    }
-    std::vector<uint8_t>& slot = txRing_[(txHead_ + txCount_) % txRing_.size()];
-    slot.resize(total);
-    size_t at = 0;
-    for (size_t i = 0; i < parts; i++) {
-      if (iov[i].iov_len != 0) memcpy(slot.data() + at, iov[i].iov_base, iov[i].iov_len);
-      at += iov[i].iov_len;
-    }
-    txCount_++;
-    txQueuedBytes_ += total;
+    size_t at = TxPlace(total);
+    if (at == kNoRoom) return Napi::Number::New(env, kQueueFull);
+    TxCopy(at, iov, parts);
+    TxPush(at, total);
     UpdatePoll();
     return Napi::Number::New(env, kQueued);
+  }
+
+  /**
+   * Writer-thread mode: copy the frame into the ring's next slot for the writer. Waits for a slot
+   * while the ring is full and the writer is writing; refuses (kQueueFull) when it is full and the
+   * writer is blocked on the device. kQueued while the writer is blocked, else kAccepted.
+   */
+  int32_t Enqueue(const struct iovec* iov, size_t parts, size_t total) {
+    if (total > txQueueBytesMax_) return kQueueFull;
+    std::unique_lock<std::mutex> lk(txMu_);
+    size_t at;
+    while ((at = TxPlace(total)) == kNoRoom) {
+      if (writerBlocked_) return kQueueFull;
+      roomWaits_++;
+      jsWaitsForRoom_ = true;
+      txRoom_.wait(lk);
+      jsWaitsForRoom_ = false;
+    }
+    const bool blocked = writerBlocked_;
+    // Free space is ours alone (the writer reads only queued frames and only moves the head, which
+    // frees more), so the copy runs without the lock.
+    lk.unlock();
+    TxCopy(at, iov, parts);
+    lk.lock();
+    TxPush(at, total);
+    const bool wake = writerIdle_;
+    lk.unlock();
+    if (wake) txWake_.notify_one();
+    return blocked ? kQueued : kAccepted;
+  }
+
+  int StartWriter(uv_loop_t* loop) {
+    stopFd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (stopFd_ < 0) return errno;
+    int rc = uv_async_init(loop, &txAsync_, &Port::OnTxAsync);
+    if (rc != 0) {
+      close(stopFd_);
+      stopFd_ = -1;
+      return -rc;
+    }
+    txAsync_.data = this;
+    uv_unref(reinterpret_cast<uv_handle_t*>(&txAsync_));  // the poll handle alone decides whether the card keeps the loop alive
+    threaded_ = true;
+    writer_ = std::thread(&Port::WriterMain, this);
+    pthread_setname_np(writer_.native_handle(), "exotap-tx");
+    return 0;
+  }
+
+  /** The writer thread: write the ring's frames in order; on EAGAIN poll for POLLOUT (or the stop eventfd). */
+  void WriterMain() {
+    std::unique_lock<std::mutex> lk(txMu_);
+    for (;;) {
+      if (txCount_ == 0) {
+        if (writerBlocked_) {
+          writerBlocked_ = false;
+          drainDue_ = true;
+          uv_async_send(&txAsync_);
+        }
+        if (writerStop_) break;
+        writerIdle_ = true;
+        txWake_.wait(lk, [this] { return txCount_ > 0 || writerStop_; });
+        writerIdle_ = false;
+        continue;
+      }
+      const TxSlot slot = txSlots_[txHead_];
+      const uint8_t* frame = TxFrame(slot);
+      lk.unlock();
+      ssize_t w = write(fd_, frame, slot.len);
+      int err = w < 0 ? errno : 0;
+      lk.lock();
+      if (err == EINTR) continue;
+      if (err == EAGAIN || err == EWOULDBLOCK) {
+        if (writerStop_) break;  // closing: what the device does not take now is dropped
+        writerBlocked_ = true;
+        if (jsWaitsForRoom_) txRoom_.notify_one();  // a full ring now refuses instead of waiting
+        lk.unlock();
+        WaitWritable();
+        lk.lock();
+        continue;
+      }
+      if (err != 0) {
+        writerDone_.errors++;
+        CountTxErrorLocked(err);
+        uv_async_send(&txAsync_);
+      } else {
+        writerDone_.account(frame, slot.len, vnetHdrBytes_);
+      }
+      PopTx();
+      if (jsWaitsForRoom_) txRoom_.notify_one();
+    }
+  }
+
+  /** Block until the device takes a write again, or close signals the eventfd. */
+  void WaitWritable() {
+    struct pollfd fds[2] = {{fd_, POLLOUT, 0}, {stopFd_, POLLIN, 0}};
+    while (poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+  }
+
+  /** Stop the writer once it has written what the device takes now, and join it (close, env teardown). */
+  void StopWriter() {
+    if (!writer_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> lk(txMu_);
+      writerStop_ = true;
+    }
+    txWake_.notify_one();
+    uint64_t one = 1;
+    ssize_t ignored = write(stopFd_, &one, sizeof one);
+    (void)ignored;
+    writer_.join();
+  }
+
+  /**
+   * What the writer did since the last report. With `drained`: also whether the ring emptied
+   * after a block (only the async callback takes that, so onDrain never runs inside counters()).
+   */
+  void TakeWriterReport(TxDone* done, bool* drained) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    *done = writerDone_;
+    writerDone_ = TxDone{};
+    if (drained == nullptr) return;
+    *drained = drainDue_;
+    drainDue_ = false;
+  }
+
+  static void OnTxAsync(uv_async_t* handle) {
+    Port* self = static_cast<Port*>(handle->data);
+    if (self->closed_) return;
+    Napi::Env env = self->Env();
+    Napi::HandleScope scope(env);
+    TxDone done;
+    bool drained = false;
+    self->TakeWriterReport(&done, &drained);
+    if (done.any() || drained) self->ReportTx(env, done, drained, false);
+  }
+
+  // collectTx(): report through onTx what the writer thread wrote since the last report (counters are read now).
+  Napi::Value CollectTx(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!threaded_ || closed_) return env.Undefined();
+    TxDone done;
+    TakeWriterReport(&done, nullptr);
+    if (done.any()) ReportTx(env, done, false, true);
+    return env.Undefined();
   }
 
   // close(onClosed: () => void): number of queued frames that could not be written (dropped)
@@ -491,15 +746,23 @@ class Port : public Napi::ObjectWrap<Port> {
     if (closed_) return Napi::Number::New(env, 0);
     if (info.Length() > 0 && info[0].IsFunction()) onClosed_ = Napi::Persistent(info[0].As<Napi::Function>());
     // Last chance for the queue: write what the device takes now, drop (and report) the rest.
-    uint32_t dropped = 0;
+    // With the writer thread, the writer has done that before it exits; the loop below then meets
+    // EAGAIN at once. Frames written here count as sent.
+    TxDone done;
+    if (threaded_) {
+      StopWriter();
+      TakeWriterReport(&done, nullptr);
+    }
     while (txCount_ > 0) {
-      std::vector<uint8_t>& slot = txRing_[txHead_];
-      ssize_t w = write(fd_, slot.data(), slot.size());
+      const TxSlot& slot = txSlots_[txHead_];
+      ssize_t w = write(fd_, TxFrame(slot), slot.len);
       if (w < 0 && errno == EINTR) continue;
       if (w < 0) break;
+      done.account(TxFrame(slot), slot.len, vnetHdrBytes_);
       PopTx();
     }
-    dropped = static_cast<uint32_t>(txCount_);
+    if (done.any()) ReportTx(env, done, false, true);
+    uint32_t dropped = static_cast<uint32_t>(txCount_);
     while (txCount_ > 0) PopTx();
     BeginClose(false);
     return Napi::Number::New(env, dropped);
@@ -508,19 +771,29 @@ class Port : public Napi::ObjectWrap<Port> {
   void BeginClose(bool teardown) {
     closed_ = true;
     tearingDown_ = teardown;
+    if (threaded_) {
+      StopWriter();  // already stopped by close(); needed on env teardown
+      handlesOpen_++;
+      uv_close(reinterpret_cast<uv_handle_t*>(&txAsync_), &Port::OnClosed);
+    }
     uv_poll_stop(&poll_);
+    handlesOpen_++;
     uv_close(reinterpret_cast<uv_handle_t*>(&poll_), &Port::OnClosed);
   }
 
+  /** Close callback of the poll handle and of the writer's async handle; the last one closes the fds. */
   static void OnClosed(uv_handle_t* handle) {
     Port* self = static_cast<Port*>(handle->data);
+    if (--self->handlesOpen_ > 0) return;
+    if (self->stopFd_ >= 0) close(self->stopFd_);
+    self->stopFd_ = -1;
     close(self->fd_);
     close(self->ctl_);
     close(self->nl_);
     self->fd_ = -1;
     self->ctl_ = -1;
     self->nl_ = -1;
-    napi_remove_async_cleanup_hook(self->cleanupHook_);
+    if (self->cleanupHook_ != nullptr) napi_remove_async_cleanup_hook(self->cleanupHook_);
     if (self->tearingDown_) return;  // the environment is going away: no JS, no GC bookkeeping
     Napi::Env env = self->Env();
     Napi::HandleScope scope(env);
@@ -549,9 +822,25 @@ class Port : public Napi::ObjectWrap<Port> {
     return out;
   }
 
-  Napi::Value TxQueueFrames(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), txCount_); }
+  Napi::Value TxQueueFrames(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    return Napi::Number::New(info.Env(), txCount_);
+  }
   Napi::Value LastTxErrno(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
     return Napi::String::New(info.Env(), lastTxErrno_ == 0 ? "" : ErrnoName(lastTxErrno_));
+  }
+  // txErrors(): { [errno name]: failed writes } since open.
+  Napi::Value TxErrors(const Napi::CallbackInfo& info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    std::lock_guard<std::mutex> lk(txMu_);
+    for (const auto& e : txErrnos_) o.Set(ErrnoName(e.first), static_cast<double>(e.second));
+    return o;
+  }
+  // roomWaits(): times send() waited for the writer thread to free a slot in a full ring.
+  Napi::Value RoomWaits(const Napi::CallbackInfo& info) {
+    std::lock_guard<std::mutex> lk(txMu_);
+    return Napi::Number::New(info.Env(), static_cast<double>(roomWaits_));
   }
 
   Napi::Value PauseRx(const Napi::CallbackInfo& info) {
@@ -690,9 +979,25 @@ class Port : public Napi::ObjectWrap<Port> {
   Napi::Reference<Napi::ArrayBuffer> arenaRef_;
   Napi::Reference<Napi::Uint32Array> metaRef_;
 
-  std::vector<std::vector<uint8_t>> txRing_;
-  size_t txHead_ = 0, txCount_ = 0, txQueuedBytes_ = 0, txQueueBytesMax_ = 0;
+  // The transmit queue. Without the writer thread only the loop thread touches it; with it, txMu_
+  // guards head, count, the slots, lastTxErrno_ and the writer's state below.
+  std::vector<uint8_t> txBytes_;
+  std::vector<TxSlot> txSlots_;
+  size_t txHead_ = 0, txCount_ = 0, txTail_ = 0, txQueueBytesMax_ = 0;
   int lastTxErrno_ = 0;
+  std::vector<std::pair<int, uint64_t>> txErrnos_;
+
+  bool threaded_ = false;
+  std::thread writer_;
+  std::mutex txMu_;
+  std::condition_variable txWake_;  // the writer waits for frames
+  std::condition_variable txRoom_;  // send() waits for a slot
+  bool writerIdle_ = false, writerBlocked_ = false, writerStop_ = false, jsWaitsForRoom_ = false, drainDue_ = false;
+  TxDone writerDone_;
+  uint64_t roomWaits_ = 0;
+  int stopFd_ = -1;
+  uv_async_t txAsync_{};
+  int handlesOpen_ = 0;
   /** 10 with a vnet header (IFF_VNET_HDR), else 0. */
   int vnetHdrBytes_ = 0;
   uint8_t rxHdr_[kVnetHdrBytes] = {};
