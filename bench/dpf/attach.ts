@@ -18,6 +18,7 @@
  * Nothing is sent anywhere. On-CPU time of this process (the machine is shared).
  *
  * Run: `npm run build && node dist/bench/dpf/attach.js [--rounds 7] [--ms 300] [--connections 1000] [--foreign]`
+ * (`--only syscall` runs one contender, e.g. under `node --cpu-prof`; no ratio is reported then).
  */
 import { parseArgs } from 'node:util';
 import { AF_DPF, SOCK_RAW, type Libc } from '../../src/kernel/abi/index.js';
@@ -36,6 +37,7 @@ const { values: args } = parseArgs({
     ms: { type: 'string', default: '300' },
     connections: { type: 'string', default: '1000' },
     foreign: { type: 'boolean', default: false },
+    only: { type: 'string' },
     out: { type: 'string', default: 'bench/dpf/results' },
   },
 });
@@ -180,17 +182,19 @@ const CONTENDERS: Record<string, { cache: boolean; run: Contender }> = {
 async function main(): Promise<void> {
   const machine = machineInfo(`${ROUNDS} rounds after a discarded warm-up, ~${TARGET_MS} ms per measurement, contenders interleaved, on-CPU time of the process`);
   const rigs = new Map<string, Rig>();
-  for (const [name, c] of Object.entries(CONTENDERS)) rigs.set(name, await rig(c.cache));
+  const names = Object.keys(CONTENDERS).filter((k) => args.only === undefined || k === args.only);
+  if (names.length === 0) throw new Error(`--only: no contender ${args.only}`);
+  for (const name of names) rigs.set(name, await rig(CONTENDERS[name]!.cache));
   const ns: Record<string, number[]> = {};
   for (let round = -1; round < ROUNDS; round++) {
-    for (const [name, c] of Object.entries(CONTENDERS)) {
-      const x = c.run(rigs.get(name)!);
+    for (const name of names) {
+      const x = CONTENDERS[name]!.run(rigs.get(name)!);
       if (round >= 0) (ns[name] ??= []).push(x);
     }
   }
   const stats = Object.fromEntries([...rigs].map(([name, r]) => [name, r.engine.stats()]));
   for (const r of rigs.values()) await r.stop();
-  const ratios = ns['syscall-nocache']!.map((x, i) => x / ns['syscall']![i]!);
+  const ratios = names.length === 3 ? ns['syscall-nocache']!.map((x, i) => x / ns['syscall']![i]!) : [];
   const med = (k: string) => median(ns[k]!);
   const md = [
     ...machineHeader('DPF connection filter attach+detach through the system-call path', machine),
@@ -198,9 +202,9 @@ async function main(): Promise<void> {
     '',
     '| contender | µs per attach+detach (median) | pairs per CPU-second | per-round µs |',
     '|---|---:|---:|---|',
-    ...Object.keys(CONTENDERS).map((k) => `| ${k} | ${fmt(med(k) / 1000, 2)} | ${fmt(1e9 / med(k))} | ${ns[k]!.map((x) => fmt(x / 1000, 2)).join(', ')} |`),
+    ...names.map((k) => `| ${k} | ${fmt(med(k) / 1000, 2)} | ${fmt(1e9 / med(k))} | ${ns[k]!.map((x) => fmt(x / 1000, 2)).join(', ')} |`),
     '',
-    `syscall-nocache / syscall: median of per-round ratios ${fmt(median(ratios), 2)}× (rounds: ${ratios.map((x) => fmt(x, 2)).join(', ')}).`,
+    ratios.length > 0 ? `syscall-nocache / syscall: median of per-round ratios ${fmt(median(ratios), 2)}× (rounds: ${ratios.map((x) => fmt(x, 2)).join(', ')}).` : '',
     `Shape cache of the \`syscall\` engine: ${JSON.stringify(stats["syscall"]?.filterShapeCache ?? null)}.`,
     '',
   ].join('\n');

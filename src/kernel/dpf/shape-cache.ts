@@ -81,9 +81,9 @@ class ShapePlan {
   readonly vPos: Int32Array;
   readonly vMask: Int32Array;
   readonly vTarget: Int32Array;
-  /** Per canonical byte: its canonical atom and the bit position of the byte in that atom's value. */
+  /** Per canonical byte: its canonical atom and the weight of the byte in that atom's value (256^k). */
   readonly tAtom: Int32Array;
-  readonly tShift: Int32Array;
+  readonly tWeight: Float64Array;
   /** Scratch: the mask and value gathered so far per canonical byte; the value per canonical atom. */
   readonly accMask: Int32Array;
   readonly accValue: Int32Array;
@@ -104,10 +104,10 @@ class ShapePlan {
     }
     const t = targets.length / 2;
     this.tAtom = new Int32Array(t);
-    this.tShift = new Int32Array(t);
+    this.tWeight = new Float64Array(t);
     for (let k = 0; k < t; k++) {
       this.tAtom[k] = targets[2 * k] as number;
-      this.tShift[k] = targets[2 * k + 1] as number;
+      this.tWeight[k] = 2 ** (targets[2 * k + 1] as number);
     }
     this.accMask = new Int32Array(t);
     this.accValue = new Int32Array(t);
@@ -146,7 +146,7 @@ class ShapePlan {
     values.fill(0);
     for (let t = 0; t < this.tAtom.length; t++) {
       const k = this.tAtom[t] as number;
-      values[k] = (values[k] as number) + (accValue[t] as number) * 2 ** (this.tShift[t] as number);
+      values[k] = (values[k] as number) + (accValue[t] as number) * (this.tWeight[t] as number);
     }
     const out = new Array<NormalAtom>(this.template.length);
     for (let k = 0; k < out.length; k++) {
