@@ -17,7 +17,7 @@
  * `--foreign`, a UDP filter of another process (so the protection walk cannot prune at the root).
  * Nothing is sent anywhere. On-CPU time of this process (the machine is shared).
  *
- * Run: `npm run build && node dist/bench/dpf/attach.js [--rounds 7] [--ms 300] [--connections 1000] [--foreign]`
+ * Run: `npm run build && node dist/bench/dpf/attach.js [--rounds 7] [--ms 300] [--connections 1000] [--addresses 3] [--foreign]`
  * (`--only syscall` runs one contender, e.g. under `node --cpu-prof`; no ratio is reported then).
  */
 import { parseArgs } from 'node:util';
@@ -38,12 +38,14 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '1000' },
     foreign: { type: 'boolean', default: false },
     only: { type: 'string' },
+    addresses: { type: 'string', default: '3' },
     out: { type: 'string', default: 'bench/dpf/results' },
   },
 });
 const ROUNDS = Number(args.rounds);
 const TARGET_MS = Number(args.ms);
 const CONNECTIONS = Number(args.connections);
+const ADDRESSES = Number(args.addresses);
 /** Attach+detach pairs per timed step. */
 const STEP = 64;
 /** Distinct peers cycled through (never one of the background connections). */
@@ -69,9 +71,12 @@ class NullCard implements NetDevice {
   async close(): Promise<void> {}
 }
 
-/** Peer `i`: an address in 10.0.0.0/8 and a port, as Cheetah patches them into its template. */
+/**
+ * Peer `i`, as Cheetah patches it into its template. As under bench/http's wrk load: a few
+ * client addresses (`--addresses`, default 3), each with many ports.
+ */
 function peer(i: number): { addr: number; port: number } {
-  return { addr: (0x0a000000 + (i >> 4)) >>> 0, port: 1024 + (i & 15) };
+  return { addr: (0x0a000001 + (i % ADDRESSES)) >>> 0, port: 1024 + Math.floor(i / ADDRESSES) };
 }
 
 interface Rig {
@@ -198,7 +203,7 @@ async function main(): Promise<void> {
   const med = (k: string) => median(ns[k]!);
   const md = [
     ...machineHeader('DPF connection filter attach+detach through the system-call path', machine),
-    `Trie: the listener + ${CONNECTIONS} connection filters of the process${args.foreign ? ' + a UDP filter of another process' : ''}; Cheetah's connection filter template; ${PEERS} peers cycled.`,
+    `Trie: the listener + ${CONNECTIONS} connection filters of the process${args.foreign ? ' + a UDP filter of another process' : ''}; Cheetah's connection filter template; ${PEERS} peers cycled (${ADDRESSES} client addresses, many ports each).`,
     '',
     '| contender | µs per attach+detach (median) | pairs per CPU-second | per-round µs |',
     '|---|---:|---:|---|',

@@ -269,6 +269,9 @@ interface Shape {
   users: number;
 }
 
+/** Sibling entries compared with a new hash entry before its shape key is built as text. */
+const SIBLINGS_TRIED = 4;
+
 /** Builds and caches unit functions, and keeps their rows; one per engine. */
 export class UnitCompiler {
   readonly #trie: Trie;
@@ -293,15 +296,17 @@ export class UnitCompiler {
   /**
    * The shape key of a sibling hash entry whose unit has `head`'s shape, if one is found at
    * once: the per-connection case (a new peer's entry beside others alike) then skips building
-   * the key text. Only the first other compiled entry is looked at.
+   * the key text. At most {@link SIBLINGS_TRIED} other compiled entries are looked at.
    */
   #siblingKey(head: TrieNode): string | undefined {
     const table = head.parent?.kind === NODE_HASH ? head.parent.table : null;
     if (table === null || table.size < 2) return undefined;
-    for (let slot = 0; slot < table.slots; slot++) {
+    let tried = 0;
+    for (let slot = 0; slot < table.slots && tried < SIBLINGS_TRIED; slot++) {
       const e = table.at(slot);
       if (e === undefined || e === head || e.unitKey === null) continue;
-      return sameUnitShape(e, head) ? e.unitKey : undefined;
+      if (sameUnitShape(e, head)) return e.unitKey;
+      tried++;
     }
     return undefined;
   }
