@@ -24,12 +24,8 @@ import { parseArgs } from 'node:util';
 import { AF_DPF, SOCK_RAW, type Libc } from '../../src/kernel/abi/index.js';
 import { ConnectionFilterTemplate, listenerFilter } from '../../src/cheetah/filters.js';
 import { DpfEngine, compileFilter, parseFilterBinary, verify, type VerifiedFilter } from '../../src/kernel/dpf/index.js';
-import { Kernel } from '../../src/kernel/index.js';
-import { AfDpf } from '../../src/kernel/net/af-dpf.js';
-import { NetStack } from '../../src/kernel/net/dev.js';
-import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../src/nic/types.js';
-import { VirtualClock } from '../../src/util/clock.js';
 import { fmt, machineHeader, machineInfo, median, runMain, timed, writeResults } from '../lib/common.js';
+import { dpfMachine, heldProcess } from './rig.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -53,24 +49,6 @@ const PEERS = 4096;
 const ADDR = 0xc6120002; // 198.18.0.2
 const PORT = 80;
 
-/** A card that drops what it is given (nothing is sent in this benchmark). */
-class NullCard implements NetDevice {
-  readonly name = 'exo0';
-  readonly mac = new Uint8Array([0x02, 0x65, 0x78, 0, 0, 2]);
-  readonly mtuBytes = 1500;
-  readonly kind = 'memory';
-  readonly tsoMaxBytes = 0;
-  setFrameHandler(_h: FrameHandler): void {}
-  transmit(_iov: readonly Uint8Array[]): TxStatus {
-    return 'sent';
-  }
-  onDrain(_cb: () => void): void {}
-  counters(): NicCounters {
-    return { rxFrames: 0, rxBytes: 0, txFrames: 0, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
-  }
-  async close(): Promise<void> {}
-}
-
 /**
  * Peer `i`, as Cheetah patches it into its template. As under bench/http's wrk load: a few
  * client addresses (`--addresses`, default 3), each with many ports.
@@ -89,36 +67,20 @@ interface Rig {
 }
 
 async function rig(shapeCache: boolean): Promise<Rig> {
-  const card = new NullCard();
-  const clock = new VirtualClock(0);
-  const net = new NetStack({ cards: [{ dev: card, ip: ADDR, prefixLen: 24 }], arpCacheTtlMs: 60_000, arpCacheMaxEntries: 16, icmpErrorsPerSecond: 0, icmpErrorBurst: 1, clock });
-  net.start();
-  const kernel = new Kernel({ clock, devices: new Map([[card.name, card]]) });
   const engine = new DpfEngine({ maxFilters: CONNECTIONS + 64, filterShapes: shapeCache ? 64 : 0 });
-  new AfDpf({ net, engine }).install(kernel);
+  const m = dpfMachine(ADDR, engine);
   if (args.foreign) {
     const r = compileFilter('udp and dst host 198.18.0.2 and dst port 53', 'pcap');
     if (!r.ok || engine.insert(r.filters[0]!.filter, { pid: 9999, uid: 0 }) <= 0) throw new Error('foreign filter refused');
   }
-  let ready!: (v: { sys: Libc; fd: number; bounce: number }) => void;
-  const got = new Promise<{ sys: Libc; fd: number; bounce: number }>((r) => (ready = r));
-  let end!: () => void;
-  const ended = new Promise<void>((r) => (end = r));
-  const p = kernel.spawn(
-    'cheetah',
-    async (sys) => {
-      const fd = sys.socket(AF_DPF, SOCK_RAW, 0);
-      const bounce = sys.malloc(512);
-      const listen = listenerFilter(ADDR, PORT);
-      sys.mem.set(listen, bounce);
-      const lfd = sys.socket(AF_DPF, SOCK_RAW, 0);
-      if (sys.call('dpf_attach', lfd, bounce, listen.length) <= 0) throw new Error('listener refused');
-      ready({ sys, fd, bounce });
-      await ended;
-    },
-    { uid: 0, memoryBytes: 4 << 20, traceEntries: 0 },
-  );
-  const { sys, fd, bounce } = await got;
+  const p = await heldProcess(m.kernel, 'cheetah', (sys) => {
+    const bounce = sys.malloc(512);
+    const listen = listenerFilter(ADDR, PORT);
+    sys.mem.set(listen, bounce);
+    const lfd = sys.socket(AF_DPF, SOCK_RAW, 0);
+    if (sys.call('dpf_attach', lfd, bounce, listen.length) <= 0) throw new Error('listener refused');
+    return { fd: sys.socket(AF_DPF, SOCK_RAW, 0), bounce };
+  });
   const background = new ConnectionFilterTemplate(ADDR, PORT);
   for (let i = 0; i < CONNECTIONS; i++) {
     const q = peer(PEERS + i);
@@ -126,17 +88,7 @@ async function rig(shapeCache: boolean): Promise<Rig> {
     const v = parsed.ok ? verify(parsed.ast) : undefined;
     if (v?.ok !== true || engine.insert(v.filter, { pid: p.pid, uid: 0 }) <= 0) throw new Error('background filter refused');
   }
-  return {
-    engine,
-    sys,
-    fd,
-    bounce,
-    pid: p.pid,
-    stop: async () => {
-      end();
-      await p.exited;
-    },
-  };
+  return { engine, sys: p.sys, fd: p.made.fd, bounce: p.made.bounce, pid: p.pid, stop: () => p.stop() };
 }
 
 /** ns per attach+detach pair. */
