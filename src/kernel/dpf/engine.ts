@@ -189,7 +189,8 @@ export class DpfEngine {
    */
   insertBinary(bytes: Uint8Array, owner: DpfOwner): InsertResult {
     const cache = this.#shapes;
-    if (cache.stats.maxEntries > 0) {
+    // Anything but bytes goes to the decoder, which refuses it.
+    if (cache.stats.maxEntries > 0 && bytes instanceof Uint8Array) {
       const atoms = cache.lookup(bytes);
       // `bytes` may be a caller's scratch buffer: the record keeps a copy.
       if (atoms !== null) return this.#install({ atoms }, null, bytes.slice(), owner);

@@ -206,6 +206,16 @@ describe('DpfEngine with and without the filter shape cache', () => {
     expect(e.checkTrie()).toEqual([]);
   });
 
+  it('sends anything but bytes to the decoder, even when it holds the numbers of a cached shape', () => {
+    const e = new DpfEngine();
+    const owner = { pid: 1, uid: 0 };
+    const bytes = connFilter(ipv4('10.0.0.1'), 1);
+    expect(e.insertBinary(bytes, owner).ok).toBe(true);
+    const r = e.insertBinary([...connFilter(ipv4('10.0.0.2'), 2)] as unknown as Uint8Array, owner);
+    expect(r).toMatchObject({ ok: false, code: DPF_BOGUSOP });
+    expect(e.stats().filterShapeCache.hits).toBe(0);
+  });
+
   it('refuses a cached shape with a value outside its mask exactly as the verifier does', () => {
     const ast = (value: number): FilterAst => ({ atoms: [{ op: 'eq', width: 16, offset: 12, value: 0x0800 }, { op: 'meq', width: 8, offset: 14, mask: 0xf0, value }] });
     const cached = new DpfEngine();

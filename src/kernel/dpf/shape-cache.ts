@@ -148,11 +148,11 @@ class ShapePlan {
       const k = this.tAtom[t] as number;
       values[k] = (values[k] as number) + (accValue[t] as number) * (this.tWeight[t] as number);
     }
-    const out = new Array<NormalAtom>(this.template.length);
-    for (let k = 0; k < out.length; k++) {
+    const out: NormalAtom[] = [];
+    for (let k = 0; k < this.template.length; k++) {
       const a = this.template[k] as NormalAtom;
       const value = values[k] as number;
-      out[k] = a.kind !== ATOM_EQ || value === a.value ? a : { kind: a.kind, width: a.width, offset: a.offset, mask: a.mask, value, shift: a.shift };
+      out.push(a.kind !== ATOM_EQ || value === a.value ? a : { kind: a.kind, width: a.width, offset: a.offset, mask: a.mask, value, shift: a.shift });
     }
     return out;
   }
