@@ -4,11 +4,11 @@
  *
  * Insert: normalize → limits → protection (`findOverlap`) → merge → rebuild the units whose
  * structure changed (usually none or one, served from the codegen's unit shape cache) → record.
- * A binary filter whose shape (all but its compared values) was seen before skips decode,
- * verify and normalize: the filter shape cache (`shape-cache.ts`) rebuilds its canonical atoms. A unit is
- * installed by writing its row, then swapping its function reference; JS runs one thing at a
- * time, so a frame is never demultiplexed against a half-built trie. Remove is the reverse,
- * with refcounts.
+ * A unit is installed by writing its row, then swapping its function reference; JS runs one
+ * thing at a time, so a frame is never demultiplexed against a half-built trie. Remove is the
+ * reverse, with refcounts. A binary filter whose shape (all but its compared values) was seen
+ * before skips decode, verify and normalize: the filter shape cache (`shape-cache.ts`) rebuilds
+ * its canonical atoms; protection and merge run as for any filter.
  *
  * Bad input never throws: a refused filter gets a DPF code (and a reason with `tryInsert`).
  */
@@ -185,7 +185,9 @@ export class DpfEngine {
 
   /**
    * Decode, verify and install a filter in its binary encoding (what the attach call copied in
-   * from a process): {@link tryInsert} after `parseFilterBinary` and `verify`.
+   * from a process): {@link tryInsert} after `parseFilterBinary` and `verify` — or, when a filter
+   * of the same shape was verified before, after the shape cache's per-byte value checks (same
+   * result, codes and reasons; docs/dpf.md "The filter shape cache"). `bytes` is not kept.
    */
   insertBinary(bytes: Uint8Array, owner: DpfOwner): InsertResult {
     const cache = this.#shapes;
