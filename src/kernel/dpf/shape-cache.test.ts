@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DpfEngine, type InsertResult } from './engine.js';
 import { fullMask, type FilterAst, type FilterAtom } from './lang/ast.js';
-import { encodeFilterBinary, parseFilterBinary } from './lang/binary.js';
+import { DPF_MAX_FILTER_BYTES, encodeFilterBinary, parseFilterBinary } from './lang/binary.js';
 import { DPF_BOGUSOP } from './lang/codes.js';
 import { normalize, normalizeWithSegments } from './lang/normalize.js';
 import { verify } from './lang/verify.js';
@@ -104,6 +104,7 @@ describe('FilterShapeCache', () => {
     expect(skeletonHash(a.subarray(0, a.length - 1))).toBe(-1);
     expect(skeletonHash(new Uint8Array([0x44, 0x50, 1, 0, 0, 1, 0xf0, 0, 0]))).toBe(-1);
     expect(skeletonHash(new Uint8Array(3))).toBe(-1);
+    expect(skeletonHash(new Uint8Array(DPF_MAX_FILTER_BYTES + 1))).toBe(-1);
   });
 
   it('never matches another shape under a colliding hash: the whole skeleton is compared', () => {

@@ -25,7 +25,7 @@
  * the cache is bounded (oldest plan out first).
  */
 import { fullMask } from './lang/ast.js';
-import { DPF_BINARY_HEADER_BYTES, binaryAtomBytes, binaryValueAt } from './lang/binary.js';
+import { DPF_BINARY_HEADER_BYTES, DPF_MAX_FILTER_BYTES, binaryAtomBytes, binaryValueAt } from './lang/binary.js';
 import { ATOM_EQ, ATOM_SHIFT, type NormalAtom, type NormalFilter } from './lang/normalize.js';
 import type { VerifiedFilter } from './lang/verify.js';
 
@@ -51,7 +51,8 @@ const FNV_PRIME = 16777619;
  */
 export function skeletonHash(bytes: Uint8Array): number {
   const len = bytes.length;
-  if (len < DPF_BINARY_HEADER_BYTES) return -1;
+  // No valid filter is longer: the work stays bounded whatever the caller hands in.
+  if (len < DPF_BINARY_HEADER_BYTES || len > DPF_MAX_FILTER_BYTES) return -1;
   let h = FNV_OFFSET ^ len;
   for (let i = 0; i < DPF_BINARY_HEADER_BYTES; i++) h = Math.imul(h ^ (bytes[i] as number), FNV_PRIME);
   const count = ((bytes[4] as number) << 8) | (bytes[5] as number);
