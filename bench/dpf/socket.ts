@@ -21,13 +21,10 @@
 import { parseArgs } from 'node:util';
 import { AF_DPF, SOCK_RAW, type Libc } from '../../src/kernel/abi/index.js';
 import { DpfEngine, compileFilter } from '../../src/kernel/dpf/index.js';
-import { Kernel } from '../../src/kernel/index.js';
-import { AfDpf } from '../../src/kernel/net/af-dpf.js';
-import { NetStack } from '../../src/kernel/net/dev.js';
-import type { FrameHandler, NetDevice, NicCounters, TxStatus } from '../../src/nic/types.js';
-import { VirtualClock } from '../../src/util/clock.js';
+import type { NetStack } from '../../src/kernel/net/dev.js';
 import { icmpEchoFrame, ip4, mac, udpFrame, type L3 } from '../../test/support/frames.js';
 import { fmt, machineHeader, machineInfo, median, runMain, timed, writeResults } from '../lib/common.js';
+import { type SinkCard, dpfMachine, heldProcess } from './rig.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -43,26 +40,6 @@ const TARGET_MS = Number(args.ms);
 const BATCH = Number(args.batch);
 const CONNECTIONS = Number(args.connections);
 const RING_BYTES = 256 * 1024;
-
-/** A card that only counts what the kernel sends (the reply of the ICMP contender). */
-class SinkCard implements NetDevice {
-  readonly name = 'exo0';
-  readonly mac = new Uint8Array([0x02, 0x65, 0x78, 0, 0, 2]);
-  readonly mtuBytes = 1500;
-  readonly kind = 'memory';
-  readonly tsoMaxBytes = 0;
-  txFrames = 0;
-  setFrameHandler(_h: FrameHandler): void {}
-  transmit(iov: readonly Uint8Array[]): TxStatus {
-    this.txFrames += iov.length > 0 ? 1 : 0;
-    return 'sent';
-  }
-  onDrain(_cb: () => void): void {}
-  counters(): NicCounters {
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.txFrames, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
-  }
-  async close(): Promise<void> {}
-}
 
 const HOST: L3 = { src: mac('0a:00:00:00:00:01'), dst: mac('02:65:78:00:00:02'), srcIp: ip4('198.18.0.1'), dstIp: ip4('198.18.0.2') };
 
@@ -83,47 +60,21 @@ function binary(source: string): Uint8Array {
 }
 
 async function rig(): Promise<Rig> {
-  const card = new SinkCard();
-  const clock = new VirtualClock(0);
-  const net = new NetStack({ cards: [{ dev: card, ip: HOST.dstIp, prefixLen: 24 }], arpCacheTtlMs: 60_000, arpCacheMaxEntries: 16, icmpErrorsPerSecond: 0, icmpErrorBurst: 1, clock });
-  net.start();
-  const kernel = new Kernel({ clock, devices: new Map([[card.name, card]]) });
   const engine = new DpfEngine({ maxFilters: CONNECTIONS + 16 });
-  new AfDpf({ net, engine, queueFrames: 4 * BATCH, queueBytes: RING_BYTES }).install(kernel);
+  const m = dpfMachine(HOST.dstIp, engine, { frames: 4 * BATCH, bytes: RING_BYTES });
   for (let i = 0; i < CONNECTIONS; i++) {
     const r = compileFilter(`tcp and src host 10.0.${i >> 8}.${i & 255} and src port ${1024 + i} and dst host 198.18.0.2 and dst port 80`, 'pcap');
     if (!r.ok || engine.insert(r.filters[0]!.filter, { pid: 9999, uid: 0 }) <= 0) throw new Error('background filter refused');
   }
-  let ready!: (v: { sys: Libc; fd: number; ring: number }) => void;
-  const got = new Promise<{ sys: Libc; fd: number; ring: number }>((r) => (ready = r));
-  let end!: () => void;
-  const ended = new Promise<void>((r) => (end = r));
-  const p = kernel.spawn(
-    'rx',
-    async (sys) => {
-      const fd = sys.socket(AF_DPF, SOCK_RAW, 0);
-      const f = binary('udp and dst host 198.18.0.2 and dst port 7');
-      const ptr = sys.malloc(f.length);
-      sys.mem.set(f, ptr);
-      if (sys.call('dpf_attach', fd, ptr, f.length) <= 0) throw new Error('attach refused');
-      ready({ sys, fd, ring: sys.malloc(RING_BYTES) });
-      await ended;
-    },
-    { uid: 0, memoryBytes: 4 << 20, traceEntries: 0 },
-  );
-  const { sys, fd, ring } = await got;
-  return {
-    engine,
-    net,
-    card,
-    sys,
-    fd,
-    ring,
-    stop: async () => {
-      end();
-      await p.exited;
-    },
-  };
+  const p = await heldProcess(m.kernel, 'rx', (sys) => {
+    const fd = sys.socket(AF_DPF, SOCK_RAW, 0);
+    const f = binary('udp and dst host 198.18.0.2 and dst port 7');
+    const ptr = sys.malloc(f.length);
+    sys.mem.set(f, ptr);
+    if (sys.call('dpf_attach', fd, ptr, f.length) <= 0) throw new Error('attach refused');
+    return { fd, ring: sys.malloc(RING_BYTES) };
+  });
+  return { engine, net: m.net, card: m.card, sys: p.sys, fd: p.made.fd, ring: p.made.ring, stop: () => p.stop() };
 }
 
 /** Per-frame costs of one contender's run. */

@@ -73,6 +73,8 @@ describe('admin: /v1/dpf', () => {
     const body = (await app.inject({ method: 'GET', url: '/v1/dpf' })).json() as { engine: Record<string, unknown>; sockets: Record<string, unknown> };
     expect(body.engine).toMatchObject({ filters: 2, frames: 3, unmatched: 0, inserts: 2 });
     expect(body.engine['codegen']).toMatchObject({ compiles: expect.any(Number) });
+    // Both filters came in through dpf_attach: two shapes, each seen once.
+    expect(body.engine['filterShapeCache']).toEqual({ hits: 0, misses: 2, valueRefusals: 0, entries: 2, maxEntries: 64 });
     expect(body.sockets).toMatchObject({ sockets: 2, framesClaimed: 3, framesQueued: 2, queueDrops: 1, attaches: 2, queueFrames: 2 });
     expect(body.sockets).toMatchObject({ tsoFrames: 0, tsoSegmentsSoftware: 0, tsoRefused: {} });
     release();

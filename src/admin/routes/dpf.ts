@@ -139,6 +139,10 @@ export const dpfRoutes: FastifyPluginAsync<DpfRoutesOptions> = async (app, { dpf
                   frames: { ...count, description: 'frames demultiplexed' },
                   unmatched: { ...count, description: 'frames no filter claimed (to the conventional path)' },
                   codegen: counters,
+                  filterShapeCache: {
+                    ...counters,
+                    description: 'binary filters installed without decode/verify/normalize because their shape (all but compared values) was cached: hits, misses, valueRefusals, entries, maxEntries',
+                  },
                 },
               },
               sockets: {

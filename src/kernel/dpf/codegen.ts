@@ -60,19 +60,22 @@ function checkedAt(head: TrieNode): number {
   return head.kind === NODE_EQ ? head.offset + head.width / 8 : 0;
 }
 
-/** The layout of `head`'s unit. Pure. */
-export function layoutUnit(head: TrieNode): UnitLayout {
+/**
+ * The layout of `head`'s unit. Pure. `knownKey`, when given, must be the shape key of this very
+ * structure (see {@link sameUnitShape}); the key text is then not built again.
+ */
+export function layoutUnit(head: TrieNode, knownKey?: string): UnitLayout {
   const reg = [head];
   const rowAt = [1];
   const hashes: TrieNode[] = [];
   let rowLength = 2;
-  const parts = [head.childSeg === 0 ? 'z' : 'b', String(checkedAt(head))];
+  const parts: string[] | null = knownKey === undefined ? [head.childSeg === 0 ? 'z' : 'b', String(checkedAt(head))] : null;
   const visit = (list: readonly TrieNode[]): void => {
-    parts.push('(');
+    parts?.push('(');
     for (const node of list) {
       reg.push(node);
       rowAt.push(rowLength);
-      parts.push(`${node.kind}.${node.width}.${node.offset}.${node.mask}.${node.shift}`);
+      parts?.push(`${node.kind}.${node.width}.${node.offset}.${node.mask}.${node.shift}`);
       if (node.kind === NODE_HASH) {
         hashes.push(node);
         continue;
@@ -80,10 +83,31 @@ export function layoutUnit(head: TrieNode): UnitLayout {
       rowLength += node.kind === NODE_EQ ? 2 : 1;
       visit(node.children);
     }
-    parts.push(')');
+    parts?.push(')');
   };
   visit(head.children);
-  return { reg, rowAt, rowLength, hashes, key: parts.join(' ') };
+  return { reg, rowAt, rowLength, hashes, key: parts === null ? (knownKey as string) : parts.join(' ') };
+}
+
+/** Whether or-lists `a` and `b` lay out alike: the same fields in the same nesting, down to hash nodes. */
+function sameLists(a: readonly TrieNode[], b: readonly TrieNode[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] as TrieNode;
+    const y = b[i] as TrieNode;
+    if (x.kind !== y.kind || x.width !== y.width || x.offset !== y.offset || x.mask !== y.mask || x.shift !== y.shift) return false;
+    if (x.kind !== NODE_HASH && !sameLists(x.children, y.children)) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether entries `a` and `b` of one hash node have units of the same shape: the same key from
+ * {@link layoutUnit} (entries of one hash node share field, segment and checked length, so
+ * only what lies below them can differ). Compares fields; builds no text.
+ */
+export function sameUnitShape(a: TrieNode, b: TrieNode): boolean {
+  return a.parent === b.parent && sameLists(a.children, b.children);
 }
 
 /** A validated number as a literal. Anything else is a bug upstream, never input. */
@@ -245,6 +269,9 @@ interface Shape {
   users: number;
 }
 
+/** Sibling entries compared with a new hash entry before its shape key is built as text. */
+const SIBLINGS_TRIED = 4;
+
 /** Builds and caches unit functions, and keeps their rows; one per engine. */
 export class UnitCompiler {
   readonly #trie: Trie;
@@ -266,10 +293,28 @@ export class UnitCompiler {
     this.#opts = opts;
   }
 
+  /**
+   * The shape key of a sibling hash entry whose unit has `head`'s shape, if one is found at
+   * once: the per-connection case (a new peer's entry beside others alike) then skips building
+   * the key text. At most {@link SIBLINGS_TRIED} other compiled entries are looked at.
+   */
+  #siblingKey(head: TrieNode): string | undefined {
+    const table = head.parent?.kind === NODE_HASH ? head.parent.table : null;
+    if (table === null || table.size < 2) return undefined;
+    let tried = 0;
+    for (let slot = 0; slot < table.slots && tried < SIBLINGS_TRIED; slot++) {
+      const e = table.at(slot);
+      if (e === undefined || e === head || e.unitKey === null) continue;
+      if (sameUnitShape(e, head)) return e.unitKey;
+      tried++;
+    }
+    return undefined;
+  }
+
   /** (Re)build the code of unit head `head` and install it: its row, then `head.fn`. */
   build(head: TrieNode): void {
     this.stats.unitBuilds++;
-    const layout = layoutUnit(head);
+    const layout = layoutUnit(head, this.#siblingKey(head));
     if (head.unitKey === layout.key) {
       head.reg = layout.reg;
       writeUnit(this.#trie, head, head.fn as UnitFn, layout);

@@ -3,10 +3,12 @@
  * one demultiplexer — the kernel object behind AF_DPF sockets and the admin routes.
  *
  * Insert: normalize → limits → protection (`findOverlap`) → merge → rebuild the units whose
- * structure changed (usually none or one, served from the shape cache) → record. A unit is
- * installed by writing its row, then swapping its function reference; JS runs one thing at a
- * time, so a frame is never demultiplexed against a half-built trie. Remove is the reverse,
- * with refcounts.
+ * structure changed (usually none or one, served from the codegen's unit shape cache) → record.
+ * A unit is installed by writing its row, then swapping its function reference; JS runs one
+ * thing at a time, so a frame is never demultiplexed against a half-built trie. Remove is the
+ * reverse, with refcounts. A binary filter whose shape (all but its compared values) was seen
+ * before skips decode, verify and normalize: the filter shape cache (`shape-cache.ts`) rebuilds
+ * its canonical atoms; protection and merge run as for any filter.
  *
  * Bad input never throws: a refused filter gets a DPF code (and a reason with `tryInsert`).
  */
@@ -27,8 +29,11 @@ import {
 } from './lang/codes.js';
 import { type NormalFilter, formatNormalFilter, normalizeWithSegments } from './lang/normalize.js';
 import { formatFilterText } from './lang/text.js';
+import { FilterShapeCache, type FilterShapeCacheStats } from './shape-cache.js';
+import type { SegmentBytes } from './lang/bytes.js';
 import { type VerifiedFilter, verify } from './lang/verify.js';
 import { parseFilterBinary } from './lang/binary.js';
+import type { FilterAst } from './lang/ast.js';
 import type { UnitFn } from './hash-table.js';
 import { mergeFilter, newChange, type TrieChange, unmergeFilter } from './merge.js';
 import { findOverlap } from './overlap.js';
@@ -58,6 +63,12 @@ export interface DpfEngineOptions {
   readonly checkGeneratedCode?: boolean;
   /** Logger; default `componentLogger('dpf')`. */
   readonly log?: Logger;
+  /**
+   * Filter shapes (binary encodings less their compared values) whose decode, verify and
+   * normalize results are kept (docs/dpf.md, "The filter shape cache"); 0 turns the cache off.
+   * Default 64.
+   */
+  readonly filterShapes?: number;
 }
 
 /** One installed filter, as the admin API shows it. */
@@ -86,6 +97,7 @@ export interface DpfStats {
   readonly frames: number;
   readonly unmatched: number;
   readonly codegen: Readonly<CodegenStats>;
+  readonly filterShapeCache: Readonly<FilterShapeCacheStats>;
 }
 
 /** Result of {@link DpfEngine.tryInsert}. */
@@ -94,7 +106,8 @@ export type InsertResult = { readonly ok: true; readonly id: number } | DpfRefus
 interface FilterRecord {
   readonly id: number;
   readonly owner: DpfOwner;
-  readonly filter: VerifiedFilter;
+  /** The filter as written: verified, or (installed through the shape cache) its binary encoding, decoded when shown. */
+  readonly filter: VerifiedFilter | Uint8Array;
   readonly normal: NormalFilter;
   readonly end: TrieNode;
 }
@@ -111,6 +124,13 @@ function option(value: number | undefined, fallback: number, min: number, max: n
 function clampLength(frame: Uint8Array, len: number): number {
   if (len >= frame.length) return frame.length;
   return len > 0 ? Math.floor(len) : 0;
+}
+
+/** The AST of a binary filter the engine installed (so it decodes). */
+function decoded(bytes: Uint8Array): FilterAst {
+  const p = parseFilterBinary(bytes);
+  if (!p.ok) throw new Error(`DpfEngine: an installed filter no longer decodes: ${p.reason}`);
+  return p.ast;
 }
 
 /** The DPF demultiplexer of one machine. */
@@ -133,12 +153,14 @@ export class DpfEngine {
   #inserts = 0;
   #removes = 0;
   readonly #refused: Record<string, number> = {};
+  readonly #shapes: FilterShapeCache;
 
   constructor(opts: DpfEngineOptions = {}) {
     this.#maxFilters = option(opts.maxFilters, 4096, 1, MAX_FILTERS_LIMIT, 'maxFilters');
     this.#maxTrieNodes = option(opts.maxTrieNodes, 262144, 1, 2 ** 31 - 1, 'maxTrieNodes');
     this.#maxUnitChars = option(opts.maxUnitChars, 65536, 64, 2 ** 30, 'maxUnitChars');
     this.#log = opts.log ?? componentLogger('dpf');
+    this.#shapes = new FilterShapeCache(option(opts.filterShapes, 64, 0, 65536, 'filterShapes'));
     this.#matches = new Float64Array(this.#maxFilters + 1);
     this.#free = new Int32Array(this.#maxFilters);
     this.#compiler = new UnitCompiler(this.#trie, {
@@ -163,25 +185,41 @@ export class DpfEngine {
 
   /**
    * Decode, verify and install a filter in its binary encoding (what the attach call copied in
-   * from a process): {@link tryInsert} after `parseFilterBinary` and `verify`.
+   * from a process): {@link tryInsert} after `parseFilterBinary` and `verify` — or, when a filter
+   * of the same shape was verified before, after the shape cache's per-byte value checks (same
+   * result, codes and reasons; docs/dpf.md "The filter shape cache"). `bytes` is not kept.
    */
   insertBinary(bytes: Uint8Array, owner: DpfOwner): InsertResult {
+    const cache = this.#shapes;
+    // Anything but bytes goes to the decoder, which refuses it.
+    if (cache.stats.maxEntries > 0 && bytes instanceof Uint8Array) {
+      const atoms = cache.lookup(bytes);
+      // `bytes` may be a caller's scratch buffer: the record keeps a copy.
+      if (atoms !== null) return this.#install({ atoms }, null, bytes.slice(), owner);
+    }
     const parsed = parseFilterBinary(bytes);
     if (!parsed.ok) return this.#refuse(parsed.code, parsed.reason);
     const v = verify(parsed.ast);
     if (!v.ok) return this.#refuse(v.code, v.reason, v.log);
-    return this.tryInsert(v.filter, owner);
+    const { normal, segments } = normalizeWithSegments(v.filter);
+    if (cache.stats.maxEntries > 0) cache.learn(bytes, v.filter, normal);
+    return this.#install(normal, segments, v.filter, owner);
   }
 
   /** {@link insert}, with the reason when refused. */
   tryInsert(filter: VerifiedFilter, owner: DpfOwner): InsertResult {
+    const { normal, segments } = normalizeWithSegments(filter);
+    return this.#install(normal, segments, filter, owner);
+  }
+
+  /** Install canonical filter `normal` (segments as `findOverlap` takes them) written as `filter`. */
+  #install(normal: NormalFilter, segments: readonly SegmentBytes[] | null, filter: VerifiedFilter | Uint8Array, owner: DpfOwner): InsertResult {
     if (!Number.isSafeInteger(owner.pid) || owner.pid < 0 || !Number.isSafeInteger(owner.uid) || owner.uid < 0) {
       return this.#refuse(DPF_BOGUSOP, 'the owner needs a non-negative integer pid and uid');
     }
     if (this.#count >= this.#maxFilters) {
       return this.#refuse(DPF_TOOMANYFILTERS, `all ${this.#maxFilters} filter ids are in use`);
     }
-    const { normal, segments } = normalizeWithSegments(filter);
     if (this.#trie.nodes + normal.atoms.length + 1 > this.#maxTrieNodes) {
       return this.#refuse(DPF_NOMEM, `the trie holds ${this.#trie.nodes} of at most ${this.#maxTrieNodes} nodes`);
     }
@@ -298,6 +336,7 @@ export class DpfEngine {
       frames: this.#matches.reduce((a, b) => a + b, 0),
       unmatched: this.#matches[0] as number,
       codegen: { ...this.#compiler.stats },
+      filterShapeCache: { ...this.#shapes.stats },
     };
   }
 
@@ -312,7 +351,7 @@ export class DpfEngine {
     return {
       id: rec.id,
       owner: rec.owner,
-      text: formatFilterText(rec.filter),
+      text: formatFilterText(rec.filter instanceof Uint8Array ? decoded(rec.filter) : rec.filter),
       canonical: formatNormalFilter(rec.normal),
       matches: this.#matches[rec.id] as number,
     };

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HashTable, MIN_SLOTS } from './hash-table.js';
+import { HashTable, MIN_SLOTS, SHRINK_BELOW } from './hash-table.js';
 import { runSeed } from './testing/arbitraries.js';
 
 describe('HashTable', () => {
-  it('behaves like a Map under any sequence of set/delete/get, and keeps its load between 1/8 and 1/2 (property)', () => {
+  it('behaves like a Map under any sequence of set/delete/get, and keeps its load between 1/(2·SHRINK_BELOW) and 1/2 (property)', () => {
     const key = fc.oneof(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.integer({ min: 0, max: 40 }), fc.constantFrom(0, -1, 2 ** 31 - 1, -(2 ** 31)));
     const op = fc.tuple(fc.constantFrom('set', 'delete', 'get'), key);
     fc.assert(
@@ -21,13 +21,28 @@ describe('HashTable', () => {
           expect(t.get(k)).toBe(m.get(k));
           expect(t.size).toBe(m.size);
           expect(t.size * 2).toBeLessThanOrEqual(t.slots);
-          if (t.slots > MIN_SLOTS) expect(t.size * 8).toBeGreaterThanOrEqual(t.slots / 2);
+          if (t.slots > MIN_SLOTS) expect(t.size * SHRINK_BELOW).toBeGreaterThanOrEqual(t.slots / 2);
         });
         expect(new Map(t.entries())).toEqual(m);
         for (const [k, v] of m) expect(t.get(k)).toBe(v);
       }),
       { seed: runSeed('hash table'), numRuns: 500 },
     );
+  });
+
+  it('does not reallocate while a per-connection table swings by a few entries, and still shrinks when emptied', () => {
+    const t = new HashTable<number>();
+    for (let k = 0; k < 9; k++) t.set(k, k);
+    const slots = t.slots;
+    const rows = t.rows;
+    for (let swing = 0; swing < 10; swing++) {
+      for (let k = 8; k >= 3; k--) t.delete(k);
+      for (let k = 3; k < 9; k++) t.set(k, k);
+    }
+    expect(t.slots).toBe(slots);
+    expect(t.rows).toBe(rows);
+    for (let k = 0; k < 9; k++) t.delete(k);
+    expect(t.slots).toBeLessThan(slots);
   });
 
   it('keeps each entry’s row, nested tables and entry with its key through growth, shrinking, deletion and wider rows (property)', () => {

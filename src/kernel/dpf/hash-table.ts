@@ -11,10 +11,17 @@
  *
  * Hash: Knuth's multiplicative hash as in Xok's `hash.h` (`val * 1737350767`, top bits) — one
  * function for insert and lookup (Xok's stale `gen.c` used another at lookup). The table doubles
- * at 50 % load and halves below 12.5 % (never under {@link MIN_SLOTS} slots).
+ * at 50 % load and halves below 1/{@link SHRINK_BELOW} load (never under {@link MIN_SLOTS} slots).
  */
 
 const MULTIPLIER = 1737350767;
+/**
+ * A table halves when fewer than `slots / SHRINK_BELOW` entries are left. Far below the grow
+ * point on purpose: a per-connection table (a client's ports) rises and falls by a few entries
+ * all the time, and with a narrow band (it was 8) each swing reallocated the whole table on the
+ * attach or the detach of a connection. Memory stays bounded: ≤ 32 slots per entry.
+ */
+export const SHRINK_BELOW = 32;
 /** Smallest table, in slots. */
 export const MIN_SLOTS = 8;
 /** Where a slot's row starts, in int32s from the slot's start (after the flag and the key). */
@@ -127,7 +134,7 @@ export class HashTable<T> {
     this.#entries[hole] = undefined;
     this.tabs[hole] = null;
     this.#count--;
-    if (this.#slots > MIN_SLOTS && this.#count * 8 < this.#slots) this.#resize(this.#slots / 2, this.stride);
+    if (this.#slots > MIN_SLOTS && this.#count * SHRINK_BELOW < this.#slots) this.#resize(this.#slots / 2, this.stride);
     return true;
   }
 

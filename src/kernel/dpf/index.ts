@@ -15,4 +15,5 @@ export * from './lang/index.js';
 export { DpfEngine } from './engine.js';
 export type { DpfEngineOptions, DpfOwner, DpfStats, FilterInfo, InsertResult } from './engine.js';
 export type { CodegenStats } from './codegen.js';
+export type { FilterShapeCacheStats } from './shape-cache.js';
 export { NaiveMatcher, compareFilters, matchesAlone } from './naive.js';

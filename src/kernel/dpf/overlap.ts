@@ -13,7 +13,7 @@
  * node keeps its owners) and using hash tables when the new filter fixes the hashed field, so a
  * per-connection filter costs about one path, not one comparison per installed filter.
  */
-import { type SegmentBytes, compatibleWith, determinedValue } from './lang/bytes.js';
+import { SegmentBytes, compatibleWith, determinedValue } from './lang/bytes.js';
 import { ATOM_SHIFT, type NormalAtom, compareField } from './lang/normalize.js';
 import { findPath } from './merge.js';
 import { NODE_EQ, NODE_HASH, type Trie, type TrieNode, hasForeign, successors } from './trie.js';
@@ -81,14 +81,27 @@ function walk(list: Iterable<TrieNode>, k: number, w: Walk): OverlapConflict | n
   return null;
 }
 
+/** The byte constraints of each segment of canonical `atoms` (segment k lies after the k-th shift atom). */
+function segmentsOf(atoms: readonly NormalAtom[]): SegmentBytes[] {
+  const segs = [new SegmentBytes()];
+  for (const a of atoms) {
+    if (a.kind === ATOM_SHIFT) segs.push(new SegmentBytes());
+    else (segs[segs.length - 1] as SegmentBytes).add(a.offset, a.width, a.mask, a.value);
+  }
+  return segs;
+}
+
 /**
  * Why the canonical filter `atoms` of owner `pid` may not join the trie — an exact duplicate
  * (of any owner) or an intersection with another owner's filter — or null when it may.
- * `segments` are its byte constraints per segment (`normalizeWithSegments`).
+ * `segments` are its byte constraints per segment (`normalizeWithSegments`); when null they are
+ * rebuilt from `atoms`, and only if some installed filter belongs to another owner.
  */
-export function findOverlap(trie: Trie, atoms: readonly NormalAtom[], segments: readonly SegmentBytes[], pid: number): OverlapConflict | null {
+export function findOverlap(trie: Trie, atoms: readonly NormalAtom[], segments: readonly SegmentBytes[] | null, pid: number): OverlapConflict | null {
   const same = findPath(trie, atoms);
   if (same !== undefined && same.fid !== 0) return { kind: 'duplicate', fid: same.fid, ownerPid: same.fidOwner };
+  // Every filter passes through the root: none of another owner there, none anywhere.
+  if (!hasForeign(trie.root, pid)) return null;
   const shifts = atoms.filter((a) => a.kind === ATOM_SHIFT);
-  return walk(trie.root.children, 0, { pid, segs: segments, shifts });
+  return walk(trie.root.children, 0, { pid, segs: segments ?? segmentsOf(atoms), shifts });
 }

@@ -317,7 +317,8 @@ export class AfDpf {
     this.#filterDrops[r.id] = 0;
     s.filterAttached(r.id, { pid: owner.pid, uid: owner.uid }, this.#queueFrames, this.#queueBytes);
     this.#attaches++;
-    this.#log.debug({ id: r.id, pid: owner.pid }, 'filter attached');
+    // Guarded: Cheetah attaches per connection, and the fields object is built even when unlogged.
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ id: r.id, pid: owner.pid }, 'filter attached');
     return r.id;
   }
 
@@ -344,7 +345,7 @@ export class AfDpf {
     this.#byFilter[id] = undefined;
     s.filterDetached();
     this.#detaches++;
-    this.#log.debug({ id }, 'filter detached');
+    if (this.#log.isLevelEnabled('debug')) this.#log.debug({ id }, 'filter detached');
   }
 
   #refuse(s: DpfSocket, code: DpfErrorCode, reason: string, log: readonly string[] = []): number {

@@ -54,6 +54,26 @@ function opNumber(a: FilterAtom): number {
   }
 }
 
+/**
+ * Encoded size of the atom whose opcode byte is `opcode` (opcode byte included), or 0 when the
+ * opcode is malformed (unknown op or width code). Lets a reader step over atoms without decoding.
+ */
+export function binaryAtomBytes(opcode: number): number {
+  const op = opcode >> 4;
+  const wc = opcode & 0x0f;
+  if (op === OP_SHIFTI ? wc !== 0 : wc > 2) return 0;
+  return encodedBytes(op, 1 << wc);
+}
+
+/**
+ * Where the compared value of the atom with opcode byte `opcode` starts, in bytes from that
+ * opcode byte (it is `1 << (opcode & 3)` bytes long), or 0 when the atom compares no value.
+ */
+export function binaryValueAt(opcode: number): number {
+  const op = opcode >> 4;
+  return op === OP_EQ ? 3 : op === OP_MEQ ? 3 + (1 << (opcode & 0x0f)) : 0;
+}
+
 /** Encoded size of one atom (opcode byte included), or 0 for an unknown op. `n`: load bytes. */
 function encodedBytes(op: number, n: number): number {
   switch (op) {
