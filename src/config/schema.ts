@@ -38,9 +38,9 @@ export const NicConfigSchema = Type.Object(
         'open the TAP with a vnet header so TCP super-segments (up to 64 KiB) go to the host in one write and the host kernel cuts them (TSO); false: plain frames only, the kernel segments in software',
     }),
     txThread: Type.Boolean({
-      default: false,
+      default: true,
       description:
-        "write the card's frames from a writer thread of its own: a TAP write runs the host's receive path for the frame in the writing thread, and this moves that work off the daemon's thread (docs/nic.md)",
+        "write the card's frames from a writer thread of its own: a TAP write runs the host's receive path for the frame in the writing thread, and this moves that work off the daemon's thread; frames of 16 KiB or more are still written directly while the thread is idle (docs/nic.md)",
     }),
   },
   { additionalProperties: false },

@@ -64,6 +64,8 @@ export interface NativePort {
   collectTx(): void;
   /** Writer thread: times `send` waited for a slot in a full ring while the writer was writing. */
   roomWaits(): number;
+  /** Writer thread: frames of 16 KiB or more `send` wrote itself because the ring was idle. */
+  directWrites(): number;
   /** Failed writes since open, by errno name (`EBADFD`, `EIO`, …). */
   txErrors(): Record<string, number>;
   pauseRx(): void;

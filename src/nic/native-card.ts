@@ -235,6 +235,11 @@ export class NativeCard extends CardBase {
     return this.#port.roomWaits();
   }
 
+  /** With the writer thread: frames of 16 KiB or more written by the transmitting thread itself, the queue being idle. */
+  txDirectWrites(): number {
+    return this.#port.directWrites();
+  }
+
   /** For a TAP: its tx_dropped, i.e. frames the host could not queue for us (0 for a packet socket). */
   protected override hostDroppedFrames(): number {
     if (this.kind === 'tap' && !this.closed) {

@@ -26,7 +26,7 @@ export interface NicConfig {
   attach: boolean;
   /** TAP only: open it with a vnet header so it takes TCP super-segments (TSO). Default true. */
   tso?: boolean | undefined;
-  /** TAP only: write frames from a thread of the card's own (`NativeCardOptions.txThread`). Default false. */
+  /** TAP only: write frames from a thread of the card's own (`NativeCardOptions.txThread`). Default true (the config's default). */
   txThread?: boolean | undefined;
 }
 
@@ -88,7 +88,7 @@ export async function openNic(cfg: NicConfig, opts: OpenNicOptions): Promise<Net
     mac,
     attach: cfg.attach,
     tso: cfg.tso !== false,
-    txThread: cfg.txThread === true,
+    txThread: cfg.txThread !== false,
     log,
     ...(opts.netns !== undefined ? { netns: opts.netns } : {}),
     ...(opts.tuning !== undefined ? { tuning: opts.tuning } : {}),
