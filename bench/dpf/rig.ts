@@ -27,7 +27,7 @@ export class SinkCard implements NetDevice {
   }
   onDrain(_cb: () => void): void {}
   counters(): NicCounters {
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.txFrames, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
+    return { rxFrames: 0, rxBytes: 0, txFrames: this.txFrames, txBytes: 0, drops: {}, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0, txErrors: {} };
   }
   async close(): Promise<void> {}
 }

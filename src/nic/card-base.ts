@@ -98,7 +98,12 @@ export abstract class CardBase implements NetDevice {
 
   counters(): NicCounters {
     this.collectTx();
-    return this.stats.snapshot(this.txQueueFrames(), this.hostDroppedFrames());
+    return this.stats.snapshot(this.txQueueFrames(), this.hostDroppedFrames(), this.txErrorsByErrno());
+  }
+
+  /** Writes the device refused since open, by errno name (a fresh object). */
+  protected txErrorsByErrno(): Record<string, number> {
+    return {};
   }
 
   /** Bring the tx counters up to date with writes done elsewhere (a writer thread), before they are read. */

@@ -597,6 +597,8 @@ describeAsRoot('TAP card: writer thread (txThread)', () => {
     const errors = r.card.txErrors();
     expect(Object.values(errors).reduce((a, b) => a + b, 0)).toBe(5);
     expect(Object.keys(errors)).toEqual(['EBADFD']);
+    // The same figures in the counters the admin API shows.
+    expect(r.card.counters().txErrors).toEqual(errors);
     expect(r.card.counters().txFrames).toBe(0);
   });
 

@@ -230,6 +230,10 @@ export class NativeCard extends CardBase {
     return this.#port.txErrors();
   }
 
+  protected override txErrorsByErrno(): Record<string, number> {
+    return this.#port.txErrors();
+  }
+
   /** With the writer thread: times a transmit found the queue full and waited for the thread to write one frame. */
   txRoomWaits(): number {
     return this.#port.roomWaits();

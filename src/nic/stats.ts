@@ -92,7 +92,7 @@ export class NicStats {
    * The counters as the admin API shows them; every drop reason is listed, zeros included.
    * `hostDroppedFrames` is what the host side counts (`rx_host_dropped`).
    */
-  snapshot(txQueueFrames: number, hostDroppedFrames = 0): NicCounters {
+  snapshot(txQueueFrames: number, hostDroppedFrames = 0, txErrors: Record<string, number> = {}): NicCounters {
     const drops: Record<string, number> = {};
     DROP_REASONS.forEach((r, i) => (drops[r] = this.#drops[i] ?? 0));
     drops['rx_host_dropped'] = hostDroppedFrames;
@@ -112,6 +112,7 @@ export class NicStats {
       rxBatchSizes,
       backpressureEvents: this.backpressureEvents,
       txQueueFrames,
+      txErrors,
     };
   }
 }

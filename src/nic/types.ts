@@ -60,6 +60,8 @@ export interface NicCounters {
   backpressureEvents: number;
   /** Frames currently queued for transmit. */
   txQueueFrames: number;
+  /** Writes the device refused, by errno name (`EBADFD`, `EIO`, …; their sum is in `drops.tx_error`); empty when none. */
+  txErrors: Record<string, number>;
 }
 
 /** A virtual Ethernet card as the kernel sees it. */

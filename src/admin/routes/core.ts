@@ -58,6 +58,7 @@ const NicSchema = {
         rxBatchSizes: counterMap,
         backpressureEvents: { type: 'number' },
         txQueueFrames: { type: 'number' },
+        txErrors: { ...counterMap, description: 'writes the device refused, by errno name (their sum is in drops.tx_error)' },
       },
       additionalProperties: true,
     },

@@ -44,7 +44,7 @@ export class RecordingDevice implements NetDevice {
   onDrain(_cb: () => void): void {}
   counters(): NicCounters {
     const txBytes = this.frames.reduce((s, f) => s + f.length, 0);
-    return { rxFrames: 0, rxBytes: 0, txFrames: this.frames.length, txBytes, drops: { tx_queue_full: this.#dropped }, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0 };
+    return { rxFrames: 0, rxBytes: 0, txFrames: this.frames.length, txBytes, drops: { tx_queue_full: this.#dropped }, rxBatches: 0, rxBatchSizes: {}, backpressureEvents: 0, txQueueFrames: 0, txTsoFrames: 0, txTsoBytes: 0, txErrors: {} };
   }
   async close(): Promise<void> {}
 }
