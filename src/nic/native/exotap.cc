@@ -588,10 +588,8 @@ class Port : public Napi::ObjectWrap<Port> {
     if (threaded_) {
       if (total >= kDirectWriteMinBytes && WriterIdle()) {
         int32_t r = WriteNow(iov, parts);
-        if (r != kWouldBlock) {
-          directWrites_++;
-          return Napi::Number::New(env, r);
-        }
+        if (r == kSent) directWrites_++;
+        if (r != kWouldBlock) return Napi::Number::New(env, r);
       }
       return Napi::Number::New(env, Enqueue(iov, parts, total));
     }
